@@ -1,0 +1,61 @@
+# Two commands on a fresh machine: `make dashboards` (the main job) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# llama.cpp's default build uses -march=native; a portable build runs on any x86-64 host.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+DEBIAN_TOOLCHAIN := prometheus prometheus-alertmanager prometheus-node-exporter
+
+.PHONY: all install dashboards generate lint test test-fast bench toolchain clean
+
+all: dashboards
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Generate every artefact (dashboards, rules, rule tests, docs) from the definitions.
+dashboards: $(VENV)/.installed
+	$(BIN)/observatory generate --out .
+
+generate: dashboards
+
+## Install promtool, Prometheus, Alertmanager and node_exporter from Debian when missing.
+toolchain:
+	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null \
+	    || ! command -v prometheus-node-exporter >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $(DEBIAN_TOOLCHAIN) from Debian"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_TOOLCHAIN) >/dev/null; \
+	  else \
+	    echo "promtool is missing: install Debian's $(DEBIAN_TOOLCHAIN) (needs root)" >&2; exit 1; \
+	  fi; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/observatory lint
+
+test: $(VENV)/.installed-test toolchain
+	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.installed-test toolchain
+	$(BIN)/python -m pytest -m 'not slow'
+
+bench: $(VENV)/.installed-test toolchain
+	mkdir -p bench-results
+	$(BIN)/python -m observatory.exporters.bench --out bench-results/exporters.json
+	$(BIN)/python -m observatory.runtime.bench --out bench-results/runtime.json
+
+clean:
+	rm -rf $(VENV) build *.egg-info bench-results

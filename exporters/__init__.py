@@ -1,0 +1,1 @@
+"""Prometheus exporters for GPU (NVML) and host (psutil) metrics."""

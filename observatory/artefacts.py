@@ -1,0 +1,69 @@
+"""Every generated artefact, as a pure function of the definitions.
+
+Each producer returns a mapping from a repository-relative path to the file's exact text.
+Writing is separate, so tests can compare what would be generated with what is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from observatory.catalogue import CATALOGUE
+from observatory.docs import metrics_markdown
+
+Producer = Callable[[], Mapping[str, str]]
+
+# Globs whose every match is generated: a file there that no producer makes is stale.
+GENERATED_GLOBS = ("dashboards/generated/*.json", "rules/*.yml", "rules/tests/*.yml")
+
+
+def _docs() -> dict[str, str]:
+    return {"docs/metrics.md": metrics_markdown(CATALOGUE)}
+
+
+def _dashboards() -> Mapping[str, str]:
+    from observatory.dashboards import artefacts
+
+    return artefacts()
+
+
+def _rules() -> Mapping[str, str]:
+    from observatory.rules import artefacts
+
+    return artefacts()
+
+
+PRODUCERS: tuple[Producer, ...] = (_docs, _dashboards, _rules)
+
+
+def all_artefacts() -> dict[str, str]:
+    """Every generated file, keyed by its path relative to the repository root."""
+    files: dict[str, str] = {}
+    for producer in PRODUCERS:
+        for path, text in producer().items():
+            if path in files:
+                raise ValueError(f"two producers generate {path}")
+            files[path] = text
+    return dict(sorted(files.items()))
+
+
+def write_artefacts(root: Path, files: Mapping[str, str]) -> list[Path]:
+    """Write ``files`` under ``root``, removing stale files in generated folders.
+
+    Returns the paths whose content changed. Files are written with Unix newlines so that
+    regeneration is byte-identical on every platform.
+    """
+    changed: list[Path] = []
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8", newline="\n")
+            changed.append(path)
+    for pattern in GENERATED_GLOBS:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file() and path.relative_to(root).as_posix() not in files:
+                path.unlink()
+                changed.append(path)
+    return changed

@@ -1,0 +1,110 @@
+"""The ``observatory`` command: generate artefacts, lint definitions, print the catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from observatory.catalogue import CATALOGUE
+from observatory.metric import Metric
+
+FORMATS = ("yaml", "json", "markdown")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def metric_as_dict(metric: Metric) -> dict[str, object]:
+    """A plain-data view of a catalogue entry, for YAML and JSON output."""
+    return {
+        "name": metric.name,
+        "type": metric.type.value,
+        "help": metric.help,
+        "unit": metric.unit.value,
+        "source": metric.source.value,
+        "also_exposed_by": [s.value for s in metric.also_exposed_by],
+        "labels": [
+            {"name": label.name, "help": label.help, "values": list(label.values), "max_values": label.bound}
+            for label in metric.labels
+        ],
+        "buckets": list(metric.buckets),
+        "seed_name": metric.seed.name if metric.seed else None,
+    }
+
+
+def _cmd_catalogue(args: argparse.Namespace) -> int:
+    if args.format == "markdown":
+        from observatory.docs import metrics_markdown
+
+        sys.stdout.write(metrics_markdown(CATALOGUE))
+        return 0
+    data = [metric_as_dict(metric) for metric in CATALOGUE]
+    if args.format == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from observatory.artefacts import all_artefacts, write_artefacts
+
+    root = Path(args.out)
+    files = all_artefacts()
+    try:
+        changed = write_artefacts(root, files)
+    except OSError as error:
+        print(f"observatory generate: cannot write to {root}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"{len(files)} files generated under {root}, {len(changed)} changed")
+    return 0
+
+
+def _cmd_lint(args: argparse.Namespace) -> int:
+    from observatory.lint import run_lint
+
+    report = run_lint()
+    sys.stdout.write(report.render())
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface, with one sub-command per job."""
+    parser = _Parser(prog="observatory", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    generate = commands.add_parser(
+        "generate", help="write dashboards, rules, rule tests and docs (example: observatory generate --out .)"
+    )
+    generate.add_argument("--out", default=".", help="repository root to write into (default: .)")
+    generate.set_defaults(run=_cmd_generate)
+
+    lint = commands.add_parser("lint", help="check every query, rule and test against the catalogue")
+    lint.set_defaults(run=_cmd_lint)
+
+    catalogue = commands.add_parser("catalogue", help="print the catalogue (example: observatory catalogue --format json)")
+    catalogue.add_argument("--format", choices=FORMATS, default="yaml")
+    catalogue.set_defaults(run=_cmd_catalogue)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``observatory`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

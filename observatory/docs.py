@@ -1,0 +1,65 @@
+"""Reference documentation generated from the catalogue."""
+
+from __future__ import annotations
+
+from observatory.catalogue import Catalogue
+from observatory.metric import Metric, Source
+
+_SOURCE_TITLES = {
+    Source.GPU_EXPORTER: "GPU exporter (`observatory-gpu-exporter`, port 9835)",
+    Source.HOST_EXPORTER: "Host exporter (`observatory-host-exporter`, port 9100)",
+    Source.SHARD: "Shard runtime (`observatory-shard`, port 8080)",
+    Source.ORCHESTRATOR: "Orchestrator (port 8000)",
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _labels(metric: Metric) -> str:
+    parts = []
+    for label in metric.labels:
+        bound = "/".join(label.values) if label.values else f"≤{label.max_values}"
+        parts.append(f"`{label.name}` ({_cell(bound)})")
+    return ", ".join(parts) or "—"
+
+
+def metrics_markdown(catalogue: Catalogue) -> str:
+    """``docs/metrics.md``: every metric by source, and the seed-name mapping table."""
+    lines = [
+        "# Metric reference",
+        "",
+        "Generated from the catalogue (`observatory/catalogue/`) by `observatory generate`; do not edit.",
+        "",
+        f"{len(catalogue)} metrics. Label bounds: a list names the closed set of values; `≤N` caps",
+        "values that come from configuration, and recorders fold anything beyond the bound into `other`.",
+        "",
+    ]
+    for source in Source:
+        metrics = [m for m in catalogue if m.source is source]
+        if not metrics:
+            continue
+        lines += [f"## {_SOURCE_TITLES[source]}", ""]
+        lines += ["| name | type | unit | labels | help | seed name |", "|---|---|---|---|---|---|"]
+        for metric in metrics:
+            also = "".join(f" (also {other.value})" for other in metric.also_exposed_by)
+            seed = f"`{_cell(metric.seed.name)}`" if metric.seed else "—"
+            lines.append(
+                f"| `{metric.name}` | {metric.type.value} | {metric.unit.value or '—'} | {_labels(metric)} "
+                f"| {_cell(metric.help)}{also} | {seed} |"
+            )
+        lines.append("")
+    lines += [
+        "## Seed names and the catalogue",
+        "",
+        "The seed specification names some metrics against Prometheus conventions (milliseconds,",
+        "percentages, `_count` gauges, per-second gauges). The catalogue keeps the seed's name",
+        "wherever it is valid and renames only these; thresholds convert as shown.",
+        "",
+        "| seed name | catalogue name | conversion |",
+        "|---|---|---|",
+    ]
+    for metric in sorted((m for m in catalogue if m.seed), key=lambda m: m.seed.name):
+        lines.append(f"| `{_cell(metric.seed.name)}` | `{metric.name}` | {_cell(metric.seed.conversion) or 'renamed'} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""The instrumented reference shard runtime (FastAPI, llama.cpp, FAISS)."""

@@ -1,0 +1,83 @@
+"""Start real processes (Prometheus, promtool, exporters, shards) on loopback and stop them."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def require_binary(name: str) -> str:
+    """The path of a toolchain binary; fails (never skips) when it is missing.
+
+    ``make test`` installs Debian's prometheus toolchain, so a missing binary is a broken
+    set-up, not a reason to skip.
+    """
+    path = shutil.which(name)
+    if path is None:
+        raise AssertionError(f"{name} is not installed; run `make test`, which installs it")
+    return path
+
+
+def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+    """Poll ``url`` until it answers with any HTTP status, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError as error:
+            last_error = error
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout} s: {last_error}")
+
+
+class RunningProcess:
+    """A child process started for a test, stopped (and reaped) on exit."""
+
+    def __init__(self, argv: Sequence[str], log: Path, cwd: Path | None = None, env: dict | None = None) -> None:
+        self.log_path = log
+        self._log = log.open("wb")
+        self.process = subprocess.Popen(
+            list(argv), stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True
+        )
+
+    def log(self) -> str:
+        """What the process printed so far."""
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Terminate the process and wait for it; returns its exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+    def __enter__(self) -> RunningProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
