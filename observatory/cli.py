@@ -61,11 +61,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     root = Path(args.out)
     files = all_artefacts()
     try:
-        changed = write_artefacts(root, files)
-    except OSError as error:
-        print(f"observatory generate: cannot write to {root}: {error.strerror or error}", file=sys.stderr)
+        write_artefacts(root, files)
+    except OSError:
         return 1
-    print(f"{len(files)} files generated under {root}, {len(changed)} changed")
     return 0
 
 
@@ -91,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check every query, rule and test against the catalogue")
     lint.set_defaults(run=_cmd_lint)
 
-    catalogue = commands.add_parser("catalogue", help="print the catalogue (example: observatory catalogue --format json)")
+    catalogue = commands.add_parser(
+        "catalogue", help="print the catalogue (example: observatory catalogue --format json)"
+    )
     catalogue.add_argument("--format", choices=FORMATS, default="yaml")
     catalogue.set_defaults(run=_cmd_catalogue)
     return parser

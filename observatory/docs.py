@@ -61,5 +61,6 @@ def metrics_markdown(catalogue: Catalogue) -> str:
         "|---|---|---|",
     ]
     for metric in sorted((m for m in catalogue if m.seed), key=lambda m: m.seed.name):
-        lines.append(f"| `{_cell(metric.seed.name)}` | `{metric.name}` | {_cell(metric.seed.conversion) or 'renamed'} |")
+        conversion = _cell(metric.seed.conversion) or "renamed"
+        lines.append(f"| `{_cell(metric.seed.name)}` | `{metric.name}` | {conversion} |")
     return "\n".join(lines) + "\n"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class MetricType(str, Enum):
+class MetricType(StrEnum):
     """The Prometheus metric types the catalogue uses."""
 
     COUNTER = "counter"
@@ -15,7 +15,7 @@ class MetricType(str, Enum):
     HISTOGRAM = "histogram"
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """The component that exposes a metric on its ``/metrics`` endpoint."""
 
     GPU_EXPORTER = "gpu-exporter"
@@ -24,7 +24,7 @@ class Source(str, Enum):
     ORCHESTRATOR = "orchestrator"
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     """Base units allowed in metric names (Prometheus naming practice)."""
 
     NONE = ""

@@ -40,7 +40,9 @@ GPU_METRICS = (
         Unit.WATTS,
         SeedName("themis_power_consumption_watts"),
     ),
-    _gpu_gauge("themis_gpu_power_limit_watts", "Power limit the driver enforces on the GPU board, in watts.", Unit.WATTS),
+    _gpu_gauge(
+        "themis_gpu_power_limit_watts", "Power limit the driver enforces on the GPU board, in watts.", Unit.WATTS
+    ),
     _gpu_gauge("themis_gpu_sm_clock_hertz", "Current streaming-multiprocessor clock of the GPU, in hertz.", Unit.HERTZ),
     Metric(
         "themis_gpu_energy_joules_total",

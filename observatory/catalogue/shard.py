@@ -60,7 +60,8 @@ INFERENCE_METRICS = (
         (SHARD, MODEL),
         seed=SeedName(
             "themis_tokens_generated_per_second",
-            "rate(themis_generated_tokens_total) / rate(themis_inference_stage_latency_seconds_sum{stage=\"generation\"})",
+            "rate(themis_generated_tokens_total)"
+            ' / rate(themis_inference_stage_latency_seconds_sum{stage="generation"})',
         ),
     ),
     _shard(
