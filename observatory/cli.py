@@ -61,9 +61,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     root = Path(args.out)
     files = all_artefacts()
     try:
-        write_artefacts(root, files)
-    except OSError:
+        changed = write_artefacts(root, files)
+    except OSError as error:
+        sys.stderr.write(f"observatory generate: cannot write to {root}: {error.strerror or error}\n")
         return 1
+    sys.stdout.write(f"{len(files)} files generated under {root}, {len(changed)} changed\n")
     return 0
 
 

@@ -42,7 +42,7 @@ class Unit(StrEnum):
 # Fragments that betray a non-base unit or a type baked into the name.
 _FORBIDDEN_FRAGMENTS = ("_milliseconds", "_ms", "_percent", "_kb", "_mb", "_gb", "_counter", "_gauge")
 _RESERVED_SUFFIXES = ("_bucket", "_sum", "_count", "_created")
-_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*[a-z0-9]$")
+_SNAKE_CASE = re.compile(r"^[a-z]([a-z0-9_]*[a-z0-9])?$")
 _RESERVED_LABELS = frozenset({"le", "quantile", "job", "instance"})
 PREFIX = "themis_"
 OTHER = "other"

@@ -24,10 +24,6 @@ class Catalogue:
         duplicates = {name for name in names if names.count(name) > 1}
         if duplicates:
             raise ValueError(f"metrics defined twice: {sorted(duplicates)}")
-        series = [s for metric in self.metrics for s in metric.series_names]
-        clashes = {s for s in series if series.count(s) > 1}
-        if clashes:
-            raise ValueError(f"series names produced by two metrics: {sorted(clashes)}")
 
     def __iter__(self) -> Iterator[Metric]:
         return iter(self.metrics)

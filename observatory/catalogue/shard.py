@@ -48,7 +48,8 @@ INFERENCE_METRICS = (
         (SHARD, STAGE),
         buckets=(0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0),
         seed=SeedName(
-            "themis_inference_encode_latency_ms / _forward_latency_ms / _decode_latency_ms",
+            "themis_inference_encode_latency_ms, themis_inference_forward_latency_ms,"
+            " themis_inference_decode_latency_ms",
             "ms / 1000; encode=tokenize, forward=prompt_eval, decode=generation",
         ),
     ),
