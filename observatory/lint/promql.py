@@ -24,6 +24,8 @@ BUILTIN_SERIES: Mapping[str, frozenset[str]] = {
 }
 TARGET_LABELS = frozenset({"job", "instance"})
 
+# Interval variables in seconds or milliseconds are numbers, the others durations.
+_GRAFANA_NUMERIC_INTERVAL = re.compile(r"\$\{?__(interval|range)_(s|ms)\}?")
 _GRAFANA_INTERVAL = re.compile(r"\$\{?__(rate_interval|interval|range)(?::\w+)?\}?")
 _GRAFANA_VARIABLE = re.compile(r"\$\{?\w+(?::\w+)?\}?")
 
@@ -43,6 +45,7 @@ def substitute_grafana_variables(expr: str) -> str:
     numeric parameters (prices, thresholds) and become ``1``. Inside label matchers they are
     left alone, where they are only part of a regular expression.
     """
+    expr = _GRAFANA_NUMERIC_INTERVAL.sub("1", expr)
     expr = _GRAFANA_INTERVAL.sub("5m", expr)
     parts = re.split(r'("(?:[^"\\]|\\.)*")', expr)
     return "".join(part if i % 2 else _GRAFANA_VARIABLE.sub("1", part) for i, part in enumerate(parts))

@@ -59,8 +59,8 @@ def test_findings_name_the_location_and_expression() -> None:
 
 
 def test_grafana_variables_become_parsable_values_outside_strings() -> None:
-    expr = 'rate(x_total{shard=~"$shard"}[$__rate_interval]) * $price * ${hours:raw}'
-    assert substitute_grafana_variables(expr) == 'rate(x_total{shard=~"$shard"}[5m]) * 1 * 1'
+    expr = 'rate(x_total{shard=~"$shard"}[$__rate_interval]) * $price * ${hours:raw} / $__range_s'
+    assert substitute_grafana_variables(expr) == 'rate(x_total{shard=~"$shard"}[5m]) * 1 * 1 / 1'
 
 
 def test_referenced_metrics_resolves_histogram_series() -> None:

@@ -1,0 +1,305 @@
+"""Cluster Overview: health, throughput, latency and resources of every shard (seed 000, dashboard 1)."""
+
+from __future__ import annotations
+
+from observatory.dashboards.model import (
+    Dashboard,
+    Panel,
+    PanelKind,
+    QueryFormat,
+    Style,
+    Target,
+    Threshold,
+    ValueMapping,
+)
+from observatory.dashboards.panels import (
+    GREEN,
+    RED,
+    YELLOW,
+    describe,
+    falls_below,
+    gauge,
+    metric_panel,
+    quantile,
+    rate,
+    rises_to,
+    select,
+)
+
+IDLE = 'mode="idle"'
+HEALTH_MAPPINGS = (
+    ValueMapping(1, "healthy", GREEN),
+    ValueMapping(0.5, "degraded", YELLOW),
+    ValueMapping(0, "unhealthy", RED),
+)
+
+SEED_PANELS = (
+    Panel(
+        "Total Throughput",
+        PanelKind.TIMESERIES,
+        "Requests per second the selected shards finished: inference requests and vector search queries. "
+        "Red below 5 req/s, yellow below 10, green from 10.",
+        "reqps",
+        (
+            Target(rate("themis_inference_requests_total"), "inference"),
+            Target(rate("themis_vector_search_queries_total"), "vector search"),
+        ),
+        thresholds=falls_below(5, 10),
+    ),
+    metric_panel(
+        "Aggregate Latency",
+        PanelKind.TIMESERIES,
+        "themis_inference_latency_seconds",
+        *(Target(quantile(q, "themis_inference_latency_seconds"), f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)),
+        note="p50, p95 and p99 over the selected shards. Thresholds apply to p95: yellow above 1 s, red above 2 s.",
+        thresholds=rises_to(1, 2),
+    ),
+    metric_panel(
+        "Shard Health Heatmap",
+        PanelKind.HEATMAP,
+        "themis_shard_health_status",
+        Target(gauge("themis_shard_health_status", op="max"), "{{shard}}"),
+        note="One row per shard over time; colour from red (0, unhealthy) through yellow (0.5, degraded) "
+        "to green (1, healthy).",
+        unit="none",
+        min=0,
+        max=1,
+        color_scheme="RdYlGn",
+        thresholds=(Threshold(RED), Threshold(YELLOW, 0.5), Threshold(GREEN, 1)),
+        mappings=HEALTH_MAPPINGS,
+    ),
+    Panel(
+        "CPU/GPU Utilization",
+        PanelKind.TIMESERIES,
+        "Busy share of each shard's host CPUs (1 - idle share of themis_cpu_seconds_total) and GPU utilisation "
+        f"(themis_gpu_utilization_ratio: {describe('themis_gpu_utilization_ratio')}) Stacked area as the seed "
+        "asks; yellow above 80 %, red above 95 %.",
+        "percentunit",
+        (
+            Target(
+                f"1 - {rate('themis_cpu_seconds_total', IDLE, by=('shard',))}"
+                f" / {rate('themis_cpu_seconds_total', by=('shard',))}",
+                "CPU {{shard}}",
+            ),
+            Target(gauge("themis_gpu_utilization_ratio", op="avg"), "GPU {{shard}}"),
+        ),
+        thresholds=rises_to(0.8, 0.95),
+        style=Style.STACKED_AREA,
+        min=0,
+    ),
+    Panel(
+        "Memory Usage (RAM + VRAM)",
+        PanelKind.GAUGE,
+        "Share of host memory (themis_ram_usage_bytes / themis_ram_total_bytes) and GPU memory "
+        "(themis_vram_usage_bytes / themis_vram_total_bytes) in use per shard. Yellow above 75 %, red above 90 %.",
+        "percentunit",
+        (
+            Target(f"{gauge('themis_ram_usage_bytes')} / {gauge('themis_ram_total_bytes')}", "RAM {{shard}}"),
+            Target(f"{gauge('themis_vram_usage_bytes')} / {gauge('themis_vram_total_bytes')}", "VRAM {{shard}}"),
+        ),
+        thresholds=rises_to(0.75, 0.9),
+        min=0,
+        max=1,
+    ),
+    metric_panel(
+        "Network Traffic (Inter-Shard)",
+        PanelKind.TIMESERIES,
+        "themis_inter_shard_sent_bytes_total",
+        Target(
+            rate(
+                "themis_inter_shard_sent_bytes_total",
+                'source_shard=~"$shard"',
+                by=("source_shard", "destination_shard"),
+            ),
+            "{{source_shard}} → {{destination_shard}}",
+        ),
+        note="Split by source and destination shard, in bytes per second (Grafana scales to MB/s).",
+        per_second=True,
+    ),
+    metric_panel(
+        "Active Connections",
+        PanelKind.STAT,
+        "themis_active_connections",
+        Target(gauge("themis_active_connections"), "{{shard}}"),
+        note="One value per shard; yellow from 50, red from 100.",
+        thresholds=rises_to(50, 100),
+    ),
+)
+
+EXTRA_PANELS = (
+    metric_panel(
+        "Requests In Flight vs Capacity",
+        PanelKind.TIMESERIES,
+        "themis_requests_in_flight",
+        Target(f"{gauge('themis_requests_in_flight')} / {gauge('themis_request_capacity')}", "{{shard}}"),
+        note="Shown as a share of themis_request_capacity: at 100 % the shard answers 429.",
+        unit="percentunit",
+        thresholds=rises_to(0.8, 1),
+        min=0,
+    ),
+    metric_panel(
+        "Rejected Requests (429)",
+        PanelKind.TIMESERIES,
+        "themis_requests_rejected_total",
+        Target(rate("themis_requests_rejected_total", by=("shard", "endpoint")), "{{shard}} {{endpoint}}"),
+        note="Per second, by shard and endpoint.",
+        per_second=True,
+        unit="reqps",
+    ),
+    metric_panel(
+        "Shard Uptime",
+        PanelKind.STAT,
+        "themis_shard_start_time_seconds",
+        Target(f"time() - {gauge('themis_shard_start_time_seconds', op='max')}", "{{shard}}"),
+        note="Shown as time since that start.",
+    ),
+    metric_panel(
+        "Shard Versions",
+        PanelKind.TABLE,
+        "themis_shard_info",
+        Target(gauge("themis_shard_info", by=("shard", "domain", "version")), instant=True, format=QueryFormat.TABLE),
+        note="One row per shard with its domain and runtime version.",
+    ),
+    metric_panel(
+        "Shard Process CPU",
+        PanelKind.TIMESERIES,
+        "themis_shard_process_cpu_seconds_total",
+        Target(
+            f"{rate('themis_shard_process_cpu_seconds_total', by=('shard',))} / {gauge('themis_cpus')}",
+            "{{shard}}",
+        ),
+        note="Shown as a share of the host's logical CPUs (themis_cpus).",
+        unit="percentunit",
+    ),
+    metric_panel(
+        "Shard Process Memory",
+        PanelKind.TIMESERIES,
+        "themis_shard_process_resident_memory_bytes",
+        Target(gauge("themis_shard_process_resident_memory_bytes"), "{{shard}}"),
+    ),
+    Panel(
+        "Host Network Traffic",
+        PanelKind.TIMESERIES,
+        "Bytes per second each shard's host sent (themis_network_sent_bytes_total) and received "
+        "(themis_network_received_bytes_total, drawn below the axis), all interfaces.",
+        "Bps",
+        (
+            Target(rate("themis_network_sent_bytes_total", by=("shard",)), "sent {{shard}}"),
+            Target(f"-{rate('themis_network_received_bytes_total', by=('shard',))}", "received {{shard}}"),
+        ),
+    ),
+    metric_panel(
+        "GPU Temperature",
+        PanelKind.TIMESERIES,
+        "themis_gpu_temperature_celsius",
+        Target(gauge("themis_gpu_temperature_celsius", by=("shard", "gpu"), op="max"), "{{shard}} GPU {{gpu}}"),
+        note="Yellow from 70 °C, red from 85 °C (seed 002).",
+        thresholds=rises_to(70, 85),
+    ),
+    Panel(
+        "GPU Power Draw",
+        PanelKind.TIMESERIES,
+        f"{describe('themis_gpu_power_usage_watts')} Dashed against the enforced limit (themis_gpu_power_limit_watts).",
+        "watt",
+        (
+            Target(gauge("themis_gpu_power_usage_watts", by=("shard", "gpu")), "draw {{shard}} GPU {{gpu}}"),
+            Target(gauge("themis_gpu_power_limit_watts", by=("shard", "gpu")), "limit {{shard}} GPU {{gpu}}"),
+        ),
+    ),
+    Panel(
+        "GPU Clocks and Memory Bandwidth",
+        PanelKind.TIMESERIES,
+        f"{describe('themis_gpu_memory_bandwidth_utilization_ratio')} On the right axis: "
+        f"{describe('themis_gpu_sm_clock_hertz')}",
+        "percentunit",
+        (
+            Target(
+                gauge("themis_gpu_memory_bandwidth_utilization_ratio", by=("shard", "gpu"), op="avg"),
+                "memory busy {{shard}} GPU {{gpu}}",
+            ),
+            Target(
+                gauge("themis_gpu_sm_clock_hertz", by=("shard", "gpu"), op="avg"),
+                "SM clock {{shard}} GPU {{gpu}}",
+                unit="hertz",
+                right_axis=True,
+            ),
+        ),
+    ),
+    metric_panel(
+        "GPU Inventory",
+        PanelKind.TABLE,
+        "themis_gpu_info",
+        Target(
+            gauge("themis_gpu_info", by=("shard", "gpu", "name", "driver_version"), op="max"),
+            instant=True,
+            format=QueryFormat.TABLE,
+        ),
+        note="One row per GPU.",
+    ),
+    metric_panel(
+        "GPU Availability",
+        PanelKind.STATE_TIMELINE,
+        "themis_gpu_available",
+        Target(gauge("themis_gpu_available", by=("shard", "gpu"), op="min"), "{{shard}} GPU {{gpu}}"),
+        note="Red while NVML does not answer for the GPU.",
+        mappings=(ValueMapping(1, "available", GREEN), ValueMapping(0, "lost", RED)),
+        thresholds=(Threshold(RED), Threshold(GREEN, 1)),
+    ),
+    metric_panel(
+        "GPU Reading Age",
+        PanelKind.TIMESERIES,
+        "themis_gpu_reading_age_seconds",
+        Target(gauge("themis_gpu_reading_age_seconds", by=("shard", "gpu"), op="max"), "{{shard}} GPU {{gpu}}"),
+        thresholds=rises_to(30, 60),
+    ),
+    metric_panel(
+        "Exporter Collectors Up",
+        PanelKind.STATE_TIMELINE,
+        "themis_exporter_collector_up",
+        Target(
+            f"min by (job, instance, collector) ({select('themis_exporter_collector_up')})",
+            "{{instance}} {{collector}}",
+        ),
+        mappings=(ValueMapping(1, "up", GREEN), ValueMapping(0, "failing", RED)),
+        thresholds=(Threshold(RED), Threshold(GREEN, 1)),
+    ),
+    metric_panel(
+        "Exporter Collection Errors",
+        PanelKind.TIMESERIES,
+        "themis_exporter_collection_errors_total",
+        Target(
+            rate("themis_exporter_collection_errors_total", by=("instance", "collector", "reason")),
+            "{{instance}} {{collector}} {{reason}}",
+        ),
+        note="Per second, by collector and reason.",
+        per_second=True,
+    ),
+    metric_panel(
+        "Exporter Collect Duration",
+        PanelKind.TIMESERIES,
+        "themis_exporter_collect_duration_seconds",
+        Target(
+            f"max by (instance, collector) ({select('themis_exporter_collect_duration_seconds')})",
+            "{{instance}} {{collector}}",
+        ),
+    ),
+    metric_panel(
+        "Exporter Last Success",
+        PanelKind.STAT,
+        "themis_exporter_last_success_timestamp_seconds",
+        Target(
+            f"time() - max by (instance, collector) ({select('themis_exporter_last_success_timestamp_seconds')})",
+            "{{instance}} {{collector}}",
+        ),
+        note="Shown as seconds since then; yellow from 1 min, red from 5 min.",
+        thresholds=rises_to(60, 300),
+    ),
+)
+
+DASHBOARD = Dashboard(
+    uid="themis-cluster-overview",
+    title="Themis Cluster Overview",
+    description="Health, throughput, latency and resource use of every Themis shard.",
+    tags=("themis", "cluster"),
+    panels=SEED_PANELS + EXTRA_PANELS,
+)

@@ -1,0 +1,190 @@
+"""LLM Inference: token throughput, batching, KV cache, LoRA switching and latency (seed 000, dashboard 3)."""
+
+from __future__ import annotations
+
+from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Style, Target, Threshold
+from observatory.dashboards.panels import (
+    GREEN,
+    YELLOW,
+    bucket_distribution,
+    bucket_heatmap,
+    falls_below,
+    gauge,
+    increase,
+    mean,
+    metric_panel,
+    quantile,
+    rate,
+    ratio,
+    rises_to,
+    table_columns,
+)
+
+GENERATION = 'stage="generation"'
+# Cold starts are rare: a one-hour window keeps a point on the graph between loads.
+LOAD_WINDOW = "1h"
+
+SEED_PANELS = (
+    metric_panel(
+        "Tokens per Second",
+        PanelKind.TIMESERIES,
+        "themis_generated_tokens_total",
+        Target(
+            f"{rate('themis_generated_tokens_total', by=('shard',))}"
+            f" / {rate('themis_inference_stage_latency_seconds_sum', GENERATION, by=('shard',))}",
+            "{{shard}}",
+        ),
+        note="Shown per shard as decode speed: tokens generated per second spent in the generation stage. "
+        "Red below 20 tok/s, yellow below 50, green from 50.",
+        per_second=True,
+        thresholds=falls_below(20, 50),
+    ),
+    bucket_heatmap(
+        "Batch Size Utilization (Continuous Batching)",
+        "themis_inference_batch_size",
+        "Batches per size bucket over time (sizes 1-32 and above). Target: most batches between 8 and 16 "
+        "(good GPU utilisation).",
+        color_scheme="Blues",
+    ),
+    Panel(
+        "KV Cache Efficiency (PagedAttention)",
+        PanelKind.TIMESERIES,
+        "KV-cache utilisation per shard (themis_kv_cache_usage_ratio: fraction of the context's cells holding "
+        "tokens) and miss rate (themis_kv_cache_misses_total over themis_kv_cache_lookups_total). Targets: "
+        "utilisation above 70 %, miss rate below 20 % (the alert fires above 30 %).",
+        "percentunit",
+        (
+            Target(gauge("themis_kv_cache_usage_ratio", op="avg"), "utilisation {{shard}}"),
+            Target(ratio("themis_kv_cache_misses_total", "themis_kv_cache_lookups_total"), "miss rate {{shard}}"),
+        ),
+        min=0,
+        max=1,
+    ),
+    bucket_distribution(
+        "LoRA Adapter Switching Time",
+        "themis_lora_switch_latency_seconds",
+        "Seed buckets 0-50, 50-100, 100-200, >200 ms are the catalogue's 0.05, 0.1, 0.2 s bounds. Target: 95 % "
+        "of switches under 0.1 s; the alert fires when p95 exceeds 0.2 s. The seed names a histogram panel.",
+    ),
+    metric_panel(
+        "Model Loading Time (Cold Start)",
+        PanelKind.TIMESERIES,
+        "themis_model_load_latency_seconds",
+        Target(
+            mean("themis_model_load_latency_seconds", by=("shard", "model"), window=LOAD_WINDOW), "{{shard}} {{model}}"
+        ),
+        note="Mean load time per model over the past hour. Typical: 5-15 s for 7B models, 30-60 s for 70B.",
+        thresholds=(Threshold(GREEN), Threshold(YELLOW, 15)),
+    ),
+    metric_panel(
+        "Inference Latency Breakdown",
+        PanelKind.TIMESERIES,
+        "themis_inference_stage_latency_seconds",
+        Target(mean("themis_inference_stage_latency_seconds", by=("stage",)), "{{stage}}"),
+        note="Mean time per request in each stage, stacked: tokenize (seed: encode), prompt_eval (forward) and "
+        "generation (decode). The seed's stacked bar chart over time is a time series drawn as stacked bars.",
+        style=Style.STACKED_BARS,
+    ),
+    metric_panel(
+        "Active LoRA Adapters",
+        PanelKind.STAT,
+        "themis_active_lora_adapters",
+        Target(gauge("themis_active_lora_adapters"), "{{shard}}"),
+        note="Per shard; yellow (memory pressure) above 8 adapters.",
+        thresholds=(Threshold(GREEN), Threshold(YELLOW, 9)),
+    ),
+    metric_panel(
+        "Model Type Distribution",
+        PanelKind.PIE_CHART,
+        "themis_inference_requests_total",
+        Target(increase("themis_inference_requests_total", by=("model",)), "{{model}}"),
+        note="Share of requests per model over the dashboard's range.",
+    ),
+)
+
+EXTRA_PANELS = (
+    metric_panel(
+        "Inference Outcomes",
+        PanelKind.TIMESERIES,
+        "themis_inference_requests_total",
+        Target(rate("themis_inference_requests_total", by=("shard", "status")), "{{shard}} {{status}}"),
+        note="Per second by shard and outcome.",
+        unit="reqps",
+        style=Style.STACKED_AREA,
+    ),
+    metric_panel(
+        "Inference Latency p95 by Model",
+        PanelKind.TIMESERIES,
+        "themis_inference_latency_seconds",
+        Target(quantile(0.95, "themis_inference_latency_seconds", by=("model",)), "{{model}}"),
+        thresholds=rises_to(1, 2),
+    ),
+    metric_panel(
+        "Prompt Tokens",
+        PanelKind.TIMESERIES,
+        "themis_prompt_tokens_total",
+        Target(rate("themis_prompt_tokens_total", by=("shard", "model")), "{{shard}} {{model}}"),
+        note="Per second.",
+        per_second=True,
+    ),
+    metric_panel(
+        "LoRA Adapter Usage",
+        PanelKind.PIE_CHART,
+        "themis_lora_adapter_requests_total",
+        Target(increase("themis_lora_adapter_requests_total", by=("adapter",)), "{{adapter}}"),
+        note="Share per adapter over the dashboard's range.",
+    ),
+    Panel(
+        "Loaded Models",
+        PanelKind.TABLE,
+        "Models loaded per shard (themis_model_loaded = 1) with the size of their weights (themis_model_size_bytes).",
+        "short",
+        (
+            Target(
+                gauge("themis_model_loaded", by=("shard", "model"), op="max") + " == 1",
+                "Loaded",
+                instant=True,
+                format=QueryFormat.TABLE,
+            ),
+            Target(
+                gauge("themis_model_size_bytes", by=("shard", "model"), op="max"),
+                "Size",
+                instant=True,
+                format=QueryFormat.TABLE,
+                unit="bytes",
+            ),
+        ),
+        transformations=table_columns({"Value #A": "Loaded", "Value #B": "Size"}),
+    ),
+    Panel(
+        "VRAM Budget",
+        PanelKind.TIMESERIES,
+        "Device memory per shard: the budget its GPU profile allows (themis_vram_budget_bytes), what it reserved "
+        "for models, adapters and indexes (themis_vram_reserved_bytes) and what the GPU reports in use "
+        "(themis_vram_usage_bytes).",
+        "bytes",
+        (
+            Target(gauge("themis_vram_budget_bytes"), "budget {{shard}}"),
+            Target(gauge("themis_vram_reserved_bytes"), "reserved {{shard}}"),
+            Target(gauge("themis_vram_usage_bytes"), "in use {{shard}}"),
+        ),
+    ),
+    metric_panel(
+        "CUDA Fragmentation Events",
+        PanelKind.TIMESERIES,
+        "themis_cuda_fragmentation_events_total",
+        Target(
+            increase("themis_cuda_fragmentation_events_total", by=("shard",), window="$__rate_interval"), "{{shard}}"
+        ),
+        note="Events per interval; seed 002 saw them start near 65 QPS on an RTX 4070.",
+        thresholds=rises_to(1, 10),
+    ),
+)
+
+DASHBOARD = Dashboard(
+    uid="themis-llm-inference",
+    title="Themis LLM Inference",
+    description="Detailed LLM inference metrics: token speed, batching, KV cache, LoRA adapters and latency.",
+    tags=("themis", "llm"),
+    panels=SEED_PANELS + EXTRA_PANELS,
+)

@@ -1,0 +1,145 @@
+"""Our own declarative definitions of dashboards and panels, independent of grafanalib."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PanelKind(StrEnum):
+    """The Grafana core visualisations the dashboards use (values are Grafana's panel type ids)."""
+
+    TIMESERIES = "timeseries"
+    STAT = "stat"
+    GAUGE = "gauge"
+    BAR_GAUGE = "bargauge"
+    BAR_CHART = "barchart"
+    HEATMAP = "heatmap"
+    PIE_CHART = "piechart"
+    TABLE = "table"
+    STATE_TIMELINE = "state-timeline"
+    NODE_GRAPH = "nodeGraph"
+
+
+class Style(StrEnum):
+    """How a time series panel draws its series."""
+
+    LINES = "lines"
+    STACKED_AREA = "stacked_area"
+    STACKED_BARS = "stacked_bars"
+
+
+class QueryFormat(StrEnum):
+    """The shape the Prometheus data source returns a query's result in."""
+
+    TIME_SERIES = "time_series"
+    TABLE = "table"
+    # De-accumulates histogram buckets: one field per `le`, counts per bucket.
+    HEATMAP = "heatmap"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One PromQL query of a panel; ``unit`` overrides the panel's unit for this query's series."""
+
+    expr: str
+    legend: str = ""
+    instant: bool = False
+    format: QueryFormat = QueryFormat.TIME_SERIES
+    unit: str | None = None
+    right_axis: bool = False
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A threshold step: from ``value`` upwards (``None`` is the base step) the colour applies."""
+
+    color: str
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class ValueMapping:
+    """Shows an exact value as text in a colour (e.g. health 0.5 as "degraded")."""
+
+    value: float
+    text: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Transformation:
+    """A Grafana data transformation, by its id, with that transformation's options."""
+
+    id: str
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel: what it shows (targets), how (kind, style, unit, thresholds) and why (description)."""
+
+    title: str
+    kind: PanelKind
+    description: str
+    unit: str
+    targets: tuple[Target, ...]
+    thresholds: tuple[Threshold, ...] = ()
+    mappings: tuple[ValueMapping, ...] = ()
+    style: Style = Style.LINES
+    min: float | None = None
+    max: float | None = None
+    color_scheme: str | None = None
+    transformations: tuple[Transformation, ...] = ()
+    sort_by: str | None = None
+    width: int = 12
+    height: int = 8
+
+    def __post_init__(self) -> None:
+        if not self.description or not self.unit:
+            raise ValueError(f"panel {self.title!r} needs a description and a unit")
+        if not self.targets:
+            raise ValueError(f"panel {self.title!r} has no query")
+        if not 1 <= self.width <= 24:
+            raise ValueError(f"panel {self.title!r}: width must be 1-24 grid columns")
+
+
+@dataclass(frozen=True)
+class TextVariable:
+    """A dashboard variable holding a number the queries use (a price), editable in the dashboard."""
+
+    name: str
+    label: str
+    value: float
+    description: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """One dashboard: identity, its panels in reading order, and any extra variables."""
+
+    uid: str
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    panels: tuple[Panel, ...]
+    variables: tuple[TextVariable, ...] = ()
+
+    def __post_init__(self) -> None:
+        titles = [panel.title for panel in self.panels]
+        duplicates = {title for title in titles if titles.count(title) > 1}
+        if duplicates:
+            raise ValueError(f"dashboard {self.uid}: panel titles used twice: {sorted(duplicates)}")
+
+    @property
+    def slug(self) -> str:
+        """The file and URL name: the uid without the project prefix."""
+        return self.uid.removeprefix("themis-")
+
+    def panel_id(self, title: str) -> int:
+        """The panel's id: its 1-based position, so ids are stable while the order is."""
+        for index, panel in enumerate(self.panels, start=1):
+            if panel.title == title:
+                return index
+        raise KeyError(f"dashboard {self.uid} has no panel {title!r}")

@@ -1,0 +1,205 @@
+"""The six dashboards carry every seed 000 panel, with descriptions, units, variables and links."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from observatory.dashboards.cost_roi import CostParameters, dashboard
+
+from observatory import dashboards
+from observatory.catalogue import CATALOGUE
+from observatory.lint.promql import QueryChecker
+
+# Seed 000 (MONITORING_TESTING_STRATEGY), panel by panel: this is the spec.
+SEED_PANELS = {
+    "themis-cluster-overview": (
+        "Total Throughput",
+        "Aggregate Latency",
+        "Shard Health Heatmap",
+        "CPU/GPU Utilization",
+        "Memory Usage (RAM + VRAM)",
+        "Network Traffic (Inter-Shard)",
+        "Active Connections",
+    ),
+    "themis-inter-cerebral": (
+        "LoRA Transfer Activity",
+        "Shard Collaboration Matrix",
+        "Federated RAG Query Flow",
+        "LoRA Cache Hit Rate",
+        "Consensus Latency (Multi-Perspective)",
+        "Orchestrator Task Distribution",
+        "Cross-Shard Message Rate",
+        "Network Topology Health",
+    ),
+    "themis-llm-inference": (
+        "Tokens per Second",
+        "Batch Size Utilization (Continuous Batching)",
+        "KV Cache Efficiency (PagedAttention)",
+        "LoRA Adapter Switching Time",
+        "Model Loading Time (Cold Start)",
+        "Inference Latency Breakdown",
+        "Active LoRA Adapters",
+        "Model Type Distribution",
+    ),
+    "themis-vector-search": (
+        "Queries per Second (QPS)",
+        "Search Latency Distribution",
+        "Index Size in VRAM",
+        "Recall@10 Accuracy",
+        "Batch Processing Efficiency",
+        "Index Operations",
+        "GPU Memory Usage (FAISS-specific)",
+    ),
+    "themis-distributed-reasoning": (
+        "Chain-of-Thought Steps Executed",
+        "Parallel Execution Speedup",
+        "Multi-Perspective Consensus Time",
+        "Hierarchical Decomposition Depth",
+        "Reasoning Task Success Rate",
+        "DAG Execution Timeline (Gantt Chart)",
+        "Perspective Agreement Matrix",
+        "Task Complexity Distribution",
+    ),
+    "themis-cost-roi": (
+        "Cost per 1M Tokens",
+        "Queries Processed (Total)",
+        "Savings vs. GPT-4 (Daily)",
+        "GPU Utilization Rate",
+        "ROI Timeline (Break-Even Tracking)",
+        "Cost Efficiency by Model",
+        "Electricity Cost",
+        "ROI Summary",
+    ),
+}
+# Panels where the seed names a plugin: the description must say which core type stands in.
+PLUGIN_PANELS = {
+    "LoRA Transfer Activity": "Sankey",
+    "Federated RAG Query Flow": "node graph",
+    "DAG Execution Timeline (Gantt Chart)": "Gantt",
+}
+
+
+def _rendered() -> dict[str, dict]:
+    return {json.loads(text)["uid"]: json.loads(text) for text in dashboards.artefacts().values()}
+
+
+def test_the_six_dashboards_have_the_stable_uids() -> None:
+    assert [d.uid for d in dashboards.dashboards()] == list(SEED_PANELS)
+    assert set(_rendered()) == set(SEED_PANELS)
+
+
+@pytest.mark.parametrize("uid", SEED_PANELS)
+def test_every_seed_panel_is_there(uid: str) -> None:
+    titles = [panel["title"] for panel in _rendered()[uid]["panels"]]
+    missing = [title for title in SEED_PANELS[uid] if title not in titles]
+    assert not missing, f"{uid} lacks seed panels {missing}"
+
+
+def test_every_panel_has_a_description_and_a_unit() -> None:
+    for data in _rendered().values():
+        for panel in data["panels"]:
+            assert panel["description"].strip(), panel["title"]
+            assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
+
+
+def test_single_metric_panels_take_their_description_from_the_catalogue() -> None:
+    panels = {p.title: p for d in dashboards.dashboards() for p in d.panels}
+    assert panels["Active Connections"].description.startswith(CATALOGUE["themis_active_connections"].help)
+    assert panels["GPU Temperature"].unit == "celsius"
+    assert panels["Aggregate Latency"].unit == "s"
+
+
+def test_plugin_panels_name_their_stand_in() -> None:
+    panels = {p["title"]: p for data in _rendered().values() for p in data["panels"]}
+    assert panels["Federated RAG Query Flow"]["type"] == "nodeGraph"
+    assert panels["DAG Execution Timeline (Gantt Chart)"]["type"] == "state-timeline"
+    for title, word in PLUGIN_PANELS.items():
+        assert word.lower() in panels[title]["description"].lower(), title
+
+
+def test_seed_thresholds_are_converted() -> None:
+    panels = {p["title"]: p for data in _rendered().values() for p in data["panels"]}
+
+    def steps(title: str) -> list[tuple[str, float | None]]:
+        return [(s["color"], s.get("value")) for s in panels[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+    assert steps("Aggregate Latency") == [("green", None), ("yellow", 1), ("red", 2)]
+    assert steps("Memory Usage (RAM + VRAM)") == [("green", None), ("yellow", 0.75), ("red", 0.9)]
+    assert steps("Network Topology Health") == [("red", None), ("yellow", 0.8), ("green", 0.95)]
+    assert steps("Tokens per Second") == [("red", None), ("yellow", 20), ("green", 50)]
+    assert panels["Memory Usage (RAM + VRAM)"]["fieldConfig"]["defaults"]["unit"] == "percentunit"
+
+
+def test_schema_version_is_current() -> None:
+    for data in _rendered().values():
+        assert data["schemaVersion"] >= 36
+
+
+def test_variables_datasource_and_multi_select_shard() -> None:
+    for data in _rendered().values():
+        variables = {v["name"]: v for v in data["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource"
+        assert variables["datasource"]["query"] == "prometheus"
+        shard = variables["shard"]
+        assert shard["query"] == "label_values(themis_shard_health_status, shard)"
+        assert shard["multi"] and shard["includeAll"]
+        assert shard["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+
+
+def test_links_reach_the_other_five() -> None:
+    for uid, data in _rendered().items():
+        urls = {link["url"] for link in data["links"]}
+        assert len(urls) == 5
+        assert {url.split("/")[2] for url in urls} == set(SEED_PANELS) - {uid}
+
+
+def test_cost_prices_are_variables_used_by_the_queries() -> None:
+    params = CostParameters(electricity_eur_per_kwh=0.31)
+    board = dashboard(params)
+    variables = {v.name: v.value for v in board.variables}
+    assert variables["electricity_price"] == 0.31
+    exprs = " ".join(t.expr for p in board.panels for t in p.targets)
+    for name in variables:
+        assert f"${name}" in exprs, name
+    assert "0.31" not in exprs and "0.14" not in exprs
+
+
+def test_every_query_passes_the_lint() -> None:
+    checker = QueryChecker(CATALOGUE, {})
+    queries = dashboards.queries()
+    assert len(queries) > 100
+    findings = [f.render() for q in queries for f in checker.check(q)]
+    assert not findings, "\n".join(findings)
+
+
+def test_queries_name_their_dashboard_and_panel() -> None:
+    wheres = {q.where for q in dashboards.queries()}
+    assert "dashboard 'Themis Cost & ROI' / panel 'ROI Summary'" in wheres
+
+
+def test_the_shard_filter_applies_where_the_metric_has_a_shard_label() -> None:
+    exprs = [q.expr for q in dashboards.queries()]
+    assert all('shard=~"$shard"' in e for e in exprs if "themis_inference_requests_total" in e)
+
+
+def test_panel_link_resolves_to_the_panel_id() -> None:
+    link = dashboards.panel_link("themis-llm-inference", "Tokens per Second")
+    assert link == "/d/themis-llm-inference/llm-inference?viewPanel=1"
+    data = _rendered()["themis-llm-inference"]
+    panel_id = int(dashboards.panel_link("themis-llm-inference", "Active LoRA Adapters").rsplit("=", 1)[1])
+    assert [p["title"] for p in data["panels"] if p["id"] == panel_id] == ["Active LoRA Adapters"]
+    assert dashboards.panel_link("themis-llm-inference", "Tokens per Second") == link
+
+
+def test_panel_link_rejects_unknown_uid_and_title() -> None:
+    with pytest.raises(KeyError):
+        dashboards.panel_link("themis-nope", "Tokens per Second")
+    with pytest.raises(KeyError):
+        dashboards.panel_link("themis-llm-inference", "No Such Panel")
+
+
+def test_panel_ids_are_unique_per_dashboard() -> None:
+    for data in _rendered().values():
+        ids = [p["id"] for p in data["panels"]]
+        assert len(ids) == len(set(ids))
