@@ -27,7 +27,7 @@ EXPORTER_SELF_METRICS = (
     _self_metric(
         "themis_exporter_collector_up",
         MetricType.GAUGE,
-        "1 if the collector's last read succeeded completely, 0 if any part of it failed.",
+        "1 if the collector's last read succeeded, 0 if any part of it failed (unsupported fields do not count).",
         Unit.NONE,
     ),
     _self_metric(

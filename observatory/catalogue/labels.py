@@ -22,6 +22,6 @@ STATUS = Label(
 COLLECTOR = Label("collector", "The exporter's collector that read the value (e.g. nvml, cpu, memory).", max_values=16)
 REASON = Label(
     "reason",
-    "Why a collection failed: unsupported, lost, timeout, not_found, error.",
+    "Why a collection failed: unsupported, lost, timeout, not_found, no_library or error.",
     values=("unsupported", "lost", "timeout", "not_found", "no_library", "error"),
 )
