@@ -1,0 +1,109 @@
+"""Declarative definitions of alerting rules, recording rules, their groups and their test histories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Labels = tuple[tuple[str, str], ...]
+
+
+def number(value: float) -> str:
+    """A float as PromQL and promtool read it, without binary noise (0.9, not 0.9000000000000001)."""
+    return f"{value:.12g}"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One promtool input series: a sample name, its labels and its values in expanding notation."""
+
+    name: str
+    labels: Labels
+    values: str
+
+    def selector(self) -> str:
+        """The series as promtool's ``series:`` field writes it."""
+        inner = ",".join(f'{key}="{value}"' for key, value in self.labels)
+        return f"{self.name}{{{inner}}}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """An input history and what the rule's expression yields at the evaluation time.
+
+    ``value`` and ``labels`` describe the one output sample; a silent case has ``value`` None.
+    """
+
+    series: tuple[Series, ...]
+    value: float | None = None
+    labels: Labels = ()
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An alerting rule with its runbook text and its firing and silent test histories."""
+
+    name: str
+    expr: str
+    severity: str
+    summary: str
+    description: str
+    meaning: str
+    actions: tuple[str, ...]
+    panel: tuple[str, str]
+    seeds: tuple[str, ...] = ()
+    for_: str = "0s"
+    labels: Labels = ()
+    firing: Case | None = None
+    silent: Case | None = None
+    # Filled by the links post-pass over every alert.
+    runbook_url: str = ""
+    dashboard_url: str = ""
+
+    @property
+    def all_labels(self) -> Labels:
+        """Severity first, then the rule's other static labels."""
+        return (("severity", self.severity), *self.labels)
+
+    @property
+    def annotations(self) -> Labels:
+        """The annotations in their rendered order."""
+        pairs = (
+            ("summary", self.summary),
+            ("description", self.description),
+            ("runbook_url", self.runbook_url),
+            ("dashboard_url", self.dashboard_url),
+        )
+        return tuple((key, value) for key, value in pairs if value)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A recording rule: output name by ``level:metric:operations``, the labels it keeps, its test."""
+
+    record: str
+    expr: str
+    keeps: tuple[str, ...]
+    help: str
+    labels: Labels = ()
+    case: Case | None = None
+
+
+Rule = Alert | Recording
+
+
+@dataclass(frozen=True)
+class Group:
+    """A rule group; its name is also its file name under ``rules/``."""
+
+    name: str
+    rules: tuple[Rule, ...]
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """The group's alerting rules."""
+        return tuple(rule for rule in self.rules if isinstance(rule, Alert))
+
+    @property
+    def recordings(self) -> tuple[Recording, ...]:
+        """The group's recording rules."""
+        return tuple(rule for rule in self.rules if isinstance(rule, Recording))

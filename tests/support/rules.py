@@ -1,0 +1,53 @@
+"""Helpers for the rules tests: the seed alerts by name, and generated rules written to a folder."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from observatory.artefacts import write_artefacts
+
+# Every alert the seeds name (issue 3), mapped to the alert that implements it.
+SEED_ALERTS: Mapping[str, str] = {
+    "000: Shard Down": "ThemisShardDown",
+    "000: High Latency": "ThemisInferenceLatencyHigh",
+    "000: VRAM Threshold": "ThemisVRAMUsageHigh",
+    "000: GPU Degraded": "ThemisGPUDegraded",
+    "000: Low Token Generation": "ThemisTokenGenerationLow",
+    "000: High KV Cache Miss Rate": "ThemisKVCacheMissRateHigh",
+    "000: Slow LoRA Switching": "ThemisLoRASwitchingSlow",
+    "001: throughput below target": "ThemisThroughputLow",
+    "001: p99 latency above target": "ThemisInferenceLatencyP99High",
+    "001: error rate above 1 %": "ThemisInferenceErrorsHigh",
+    "001: GPU utilisation below 40 % for 10 minutes": "ThemisGPUUtilizationLow",
+    "002: CUDA fragmentation events": "ThemisCUDAFragmentation",
+    "002: request rate in the fragmentation-risk zone": "ThemisFragmentationRiskZone",
+    "004: High CPU": "ThemisHostCPUHigh",
+    "004: High Memory": "ThemisHostMemoryHigh",
+    "004: High Error Rate": "ThemisInferenceErrorsCritical",
+    "004: Low Throughput": "ThemisThroughputLow",
+    "exporter health: collection keeps failing": "ThemisExporterCollectorFailing",
+    "prometheus.yml job themisdb-shards: up == 0": "ThemisShardTargetDown",
+    "prometheus.yml job themisdb-shards: absent": "ThemisShardTargetMissing",
+    "prometheus.yml job themisdb-orchestrator: up == 0": "ThemisOrchestratorTargetDown",
+    "prometheus.yml job themisdb-orchestrator: absent": "ThemisOrchestratorTargetMissing",
+    "prometheus.yml job node-exporter: up == 0": "ThemisHostExporterTargetDown",
+    "prometheus.yml job node-exporter: absent": "ThemisHostExporterTargetMissing",
+    "prometheus.yml job nvidia-gpu-exporter: up == 0": "ThemisGPUExporterTargetDown",
+    "prometheus.yml job nvidia-gpu-exporter: absent": "ThemisGPUExporterTargetMissing",
+}
+
+
+def write_rules(root: Path, files: Mapping[str, str]) -> None:
+    """Write the rules' artefacts under ``root`` as the repository holds them."""
+    write_artefacts(root, files)
+
+
+def promtool(binary: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run promtool with shell-expanded globs relative to ``cwd``."""
+    expanded: list[str] = []
+    for arg in args:
+        matches = sorted(str(path.relative_to(cwd)) for path in cwd.glob(arg)) if "*" in arg else [arg]
+        expanded += matches
+    return subprocess.run([binary, *expanded], cwd=cwd, capture_output=True, text=True, timeout=300)
