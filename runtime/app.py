@@ -1,0 +1,36 @@
+"""The app factory: routers, error handlers and backpressure around a given :class:`Shard`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from observatory.runtime import routes_admin, routes_inference, routes_lora, routes_probes, routes_search
+from observatory.runtime.admission import Admission
+from observatory.runtime.errors import install_error_handlers
+from observatory.runtime.service import Shard, package_version
+
+
+def create_app(shard: Shard) -> FastAPI:
+    """A FastAPI app serving ``shard``; the model loads in the background once the app starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        loading = asyncio.create_task(shard.start())
+        try:
+            yield
+        finally:
+            await loading
+            await shard.stop()
+
+    app = FastAPI(title=f"Themis shard ({shard.settings.domain})", version=package_version(), lifespan=lifespan)
+    app.state.shard = shard
+    for module in (routes_inference, routes_search, routes_lora, routes_probes, routes_admin):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(
+        Admission, limiter=shard.limiter, retry_after_s=shard.settings.retry_after_s, on_reject=shard.rejected
+    )
+    return app

@@ -1,0 +1,206 @@
+"""The llama.cpp engine: one generation context and one embedding context over the same GGUF model.
+
+llama.cpp calls block and a context is not thread-safe, so every call on a context holds that
+context's lock; callers run these methods in a worker thread to keep the event loop free.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp
+import numpy as np
+from observatory.runtime.errors import input_error, unavailable
+
+
+@dataclass(frozen=True)
+class AppliedAdapter:
+    """A loaded LoRA adapter handle with the scale one request applies it at."""
+
+    name: str
+    handle: object
+    scale: float
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One finished completion with llama.cpp's own stage timings."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    evaluated_prompt_tokens: int
+    tokenize_seconds: float
+    prompt_eval_seconds: float
+    generation_seconds: float
+    switch_seconds: float | None
+    kv_cache_usage_ratio: float
+    adapters: tuple[str, ...]
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Generated tokens per second of generation (decode) time."""
+        return self.completion_tokens / self.generation_seconds if self.generation_seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What loading the model measured."""
+
+    load_seconds: float
+    size_bytes: int
+    n_params: int
+    description: str
+    embedding_dim: int
+
+
+class LlamaEngine:
+    """Completions, embeddings and LoRA switching on one model; every method is thread-safe."""
+
+    def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None, n_gpu_layers: int, seed: int) -> None:
+        self.model_path = model_path
+        self._params = {
+            "model_path": str(model_path),
+            "n_ctx": n_ctx,
+            "n_threads": n_threads,
+            "n_gpu_layers": n_gpu_layers,
+            "seed": seed,
+            "verbose": False,
+        }
+        self._llm: llama_cpp.Llama | None = None
+        self._embedder: llama_cpp.Llama | None = None
+        self._lock = threading.Lock()
+        self._embed_lock = threading.Lock()
+        self._active: tuple[tuple[str, float], ...] = ()
+        self.facts: ModelFacts | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is loaded and serving."""
+        return self.facts is not None
+
+    @property
+    def n_ctx(self) -> int:
+        """The context size in tokens."""
+        return int(self._params["n_ctx"])
+
+    def load(self) -> ModelFacts:
+        """Load the model (generation and embedding contexts) and return what was measured."""
+        started = time.perf_counter()
+        llm = llama_cpp.Llama(**self._params)
+        embedder = llama_cpp.Llama(
+            **self._params, embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        )
+        seconds = time.perf_counter() - started
+        model = llm._model.model
+        self._llm, self._embedder = llm, embedder
+        self.facts = ModelFacts(
+            load_seconds=seconds,
+            size_bytes=int(llama_cpp.llama_model_size(model)),
+            n_params=int(llama_cpp.llama_model_n_params(model)),
+            description=llm._model.desc(),
+            embedding_dim=int(llm.n_embd()),
+        )
+        return self.facts
+
+    def close(self) -> None:
+        """Free the contexts and the model."""
+        with self._lock, self._embed_lock:
+            for llm in (self._llm, self._embedder):
+                if llm is not None:
+                    llm.close()
+            self._llm = self._embedder = None
+            self.facts = None
+
+    def complete(
+        self, prompt: str, max_tokens: int, temperature: float, adapters: Sequence[AppliedAdapter] = ()
+    ) -> Completion:
+        """Generate up to ``max_tokens`` tokens for ``prompt`` with ``adapters`` applied."""
+        llm = self._require(self._llm)
+        with self._lock:
+            started = time.perf_counter()
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True)
+            tokenize_seconds = time.perf_counter() - started
+            if len(tokens) + max_tokens > self.n_ctx:
+                field = "prompt" if len(tokens) >= self.n_ctx else "max_tokens"
+                raise input_error(
+                    field, f"{field}: {len(tokens)} prompt tokens + max_tokens {max_tokens} exceed n_ctx {self.n_ctx}"
+                )
+            switch_seconds = self._switch_adapters(llm, adapters)
+            before = llama_cpp.llama_perf_context(llm._ctx.ctx)
+            result = llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature)
+            after = llama_cpp.llama_perf_context(llm._ctx.ctx)
+            usage = result["usage"]
+            return Completion(
+                text=result["choices"][0]["text"],
+                prompt_tokens=usage["prompt_tokens"],
+                completion_tokens=usage["completion_tokens"],
+                evaluated_prompt_tokens=min(max(after.n_p_eval - before.n_p_eval, 0), len(tokens)),
+                tokenize_seconds=tokenize_seconds,
+                prompt_eval_seconds=max(after.t_p_eval_ms - before.t_p_eval_ms, 0.0) / 1000,
+                generation_seconds=max(after.t_eval_ms - before.t_eval_ms, 0.0) / 1000,
+                switch_seconds=switch_seconds,
+                kv_cache_usage_ratio=self._kv_usage(llm),
+                adapters=tuple(adapter.name for adapter in adapters),
+            )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Mean-pooled embeddings, one float32 row per text."""
+        embedder = self._require(self._embedder)
+        with self._embed_lock:
+            for field_index, text in enumerate(texts):
+                if len(embedder.tokenize(text.encode("utf-8"))) > self.n_ctx:
+                    raise input_error(f"text[{field_index}]", f"text has more tokens than n_ctx {self.n_ctx}")
+            vectors = embedder.embed(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def init_adapter(self, path: Path) -> object | None:
+        """Load a LoRA adapter GGUF for this model; ``None`` when llama.cpp refuses the file."""
+        llm = self._require(self._llm)
+        with self._lock:
+            return llama_cpp.llama_adapter_lora_init(llm._model.model, str(path).encode())
+
+    def free_adapter(self, handle: object) -> None:
+        """Free an adapter handle; it is first detached from the context if applied."""
+        llm = self._require(self._llm)
+        with self._lock:
+            llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
+            llm.reset()
+            self._active = ()
+            llama_cpp.llama_adapter_lora_free(handle)
+
+    def _switch_adapters(self, llm: llama_cpp.Llama, adapters: Sequence[AppliedAdapter]) -> float | None:
+        wanted = tuple((adapter.name, adapter.scale) for adapter in adapters)
+        if wanted == self._active:
+            return None
+        started = time.perf_counter()
+        if adapters:
+            handles = (llama_cpp.llama_adapter_lora_p_ctypes * len(adapters))(*(a.handle for a in adapters))
+            scales = (ctypes.c_float * len(adapters))(*(a.scale for a in adapters))
+            status = llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, handles, len(adapters), scales)
+        else:
+            status = llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
+        if status != 0:
+            raise input_error("adapters", f"llama.cpp refused the adapters (status {status})")
+        # The prompt cache holds KV computed under the previous adapters: it is stale now.
+        llm.reset()
+        self._active = wanted
+        return time.perf_counter() - started
+
+    def _kv_usage(self, llm: llama_cpp.Llama) -> float:
+        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
+        if memory is None:
+            return 0.0
+        used = llama_cpp.llama_memory_seq_pos_max(memory, 0) + 1
+        return max(used, 0) / llama_cpp.llama_n_ctx(llm._ctx.ctx)
+
+    @staticmethod
+    def _require(llm: llama_cpp.Llama | None) -> llama_cpp.Llama:
+        if llm is None:
+            raise unavailable("the model is not loaded yet")
+        return llm

@@ -1,0 +1,73 @@
+"""Errors the service answers as JSON naming the field at fault, and the handlers that render them."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from observatory.runtime.vram import VRAMLimitError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ShardError(Exception):
+    """A request the shard refuses: ``status`` is the HTTP status, ``field`` the input at fault."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+def input_error(field: str, message: str) -> ShardError:
+    """422: the named field of the request is invalid."""
+    return ShardError(422, message, field)
+
+
+def not_found(field: str, message: str) -> ShardError:
+    """404: the named resource does not exist."""
+    return ShardError(404, message, field)
+
+
+def conflict(field: str, message: str) -> ShardError:
+    """409: the request conflicts with the shard's state (e.g. an adapter loaded twice)."""
+    return ShardError(409, message, field)
+
+
+def unavailable(message: str) -> ShardError:
+    """503: the shard cannot serve this now (model not loaded, shutting down)."""
+    return ShardError(503, message)
+
+
+def error_body(message: str, field: str | None = None) -> dict:
+    """The JSON body of every error answer."""
+    return {"error": message, "field": field}
+
+
+def _field_of(location: tuple) -> str:
+    # FastAPI prefixes the part of the request ("body", "query", "path"); keep it out of the name.
+    parts = [str(part) for part in location[1:]] if len(location) > 1 else [str(part) for part in location]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every refusal as ``{"error": ..., "field": ...}`` with a 4xx status, never a traceback."""
+
+    @app.exception_handler(ShardError)
+    async def _shard_error(_: Request, error: ShardError) -> JSONResponse:
+        return JSONResponse(error_body(error.message, error.field), status_code=error.status)
+
+    @app.exception_handler(VRAMLimitError)
+    async def _vram(_: Request, error: VRAMLimitError) -> JSONResponse:
+        body = error_body(str(error), "name") | {"limit_bytes": error.limit, "reserved_bytes": error.reserved}
+        return JSONResponse(body, status_code=507)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        field = "body" if first.get("type") == "json_invalid" else _field_of(tuple(first.get("loc", ())))
+        return JSONResponse(error_body(f"{field}: {first.get('msg', 'invalid')}", field), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(str(error.detail)), status_code=error.status_code, headers=error.headers)

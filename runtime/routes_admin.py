@@ -1,0 +1,33 @@
+"""GET /metrics and POST /admin/shutdown (bearer token from config)."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Header
+from fastapi.responses import Response
+from observatory.runtime.deps import ShardDep
+from observatory.runtime.errors import ShardError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+router = APIRouter(tags=["admin"])
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(shard: ShardDep) -> Response:
+    """The shard's catalogue metrics in the Prometheus text format."""
+    shard.refresh_health()
+    return Response(generate_latest(shard.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/admin/shutdown", status_code=202, responses={401: {}, 403: {}})
+async def shutdown(shard: ShardDep, authorization: str | None = Header(None)) -> dict:
+    """Stop the shard gracefully; needs ``Authorization: Bearer <admin_token>``."""
+    token = shard.settings.admin_token
+    if token is None:
+        raise ShardError(403, "shutdown is disabled: no admin_token is configured", "authorization")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        raise ShardError(401, "a valid bearer token is required", "authorization")
+    shard.request_shutdown()
+    return {"status": "shutting down"}

@@ -1,0 +1,78 @@
+"""``observatory-shard``: run one shard on uvicorn until SIGTERM, SIGINT or an admin shutdown."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from observatory.runtime.app import create_app
+from observatory.runtime.service import Shard, model_exists
+from observatory.runtime.settings import SettingsError, ShardSettings, load_settings
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; flags left out fall back to the config file, then to the defaults."""
+    parser = argparse.ArgumentParser(
+        prog="observatory-shard",
+        description="Serve one Themis shard: inference, LoRA adapters, vector search and /metrics.",
+        epilog="example: observatory-shard --domain legal --port 8080",
+    )
+    parser.add_argument("--domain", help="the shard's knowledge domain (legal, finance, medical, technical, ...)")
+    parser.add_argument("--port", type=int, help="TCP port (default 8080)")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--model", type=Path, help="a GGUF model (default: a generated tiny model)")
+    parser.add_argument("--config", type=Path, help="a YAML or JSON file of settings (admin_token, budgets, ...)")
+    parser.add_argument("--cache-dir", dest="cache_dir", type=Path, help="where the generated model is kept")
+    parser.add_argument("--max-in-flight", dest="max_in_flight", type=int, help="requests in flight before 429")
+    parser.add_argument("--gpu-profile", dest="gpu_profile", help="VRAM budget profile: gtx_1080, rtx_4070, ...")
+    parser.add_argument("--no-metrics", dest="metrics_enabled", action="store_const", const=False,
+                        help="record no metrics (benchmark baseline)")  # fmt: skip
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> ShardSettings:
+    """Settings from the parsed command line."""
+    flags = ("domain", "port", "host", "model", "cache_dir", "max_in_flight", "gpu_profile", "metrics_enabled")
+    settings = load_settings(args.config, {name: getattr(args, name) for name in flags})
+    if not model_exists(settings.model):
+        raise SettingsError(f"--model: no such file: {settings.model}")
+    return settings
+
+
+def serve(settings: ShardSettings, log_level: str = "info") -> None:
+    """Run the shard until it is told to stop; uvicorn turns SIGTERM into a graceful shutdown."""
+    server: uvicorn.Server | None = None
+
+    def request_shutdown() -> None:
+        if server is not None:
+            server.should_exit = True
+
+    shard = Shard(settings, request_shutdown)
+    config = uvicorn.Config(
+        create_app(shard), host=settings.host, port=settings.port, log_level=log_level, access_log=False
+    )
+    server = uvicorn.Server(config)
+    server.run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``observatory-shard``."""
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("gguf").setLevel(logging.WARNING)  # the model writer logs every file it writes
+    try:
+        settings = settings_from(args)
+    except SettingsError as error:
+        sys.stderr.write(f"observatory-shard: {error}\n")
+        return 2
+    serve(settings, args.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

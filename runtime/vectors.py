@@ -1,0 +1,125 @@
+"""The shard's FAISS vector index: add, remove and search by id, and recall against an exact index."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import faiss
+import numpy as np
+
+# FAISS warns below 39 training points per IVF list; the index stays exact until it has that many.
+TRAIN_POINTS_PER_LIST = 39
+
+
+class VectorIndex:
+    """Vectors by integer id in a served FAISS index (exact, or IVF once large enough); thread-safe.
+
+    The raw vectors are kept so that the IVF index can be retrained as the collection grows (it is
+    rebuilt whenever the collection doubles) and recall can be measured against an exact search.
+    """
+
+    def __init__(self, dim: int, kind: str = "ivf", nlist: int = 16, nprobe: int = 4) -> None:
+        self.dim = dim
+        self.kind = kind
+        self.nlist = nlist
+        self.nprobe = nprobe
+        self._vectors: dict[int, np.ndarray] = {}
+        self._lock = threading.RLock()
+        self._trained_at = 0
+        self._next_id = 1
+        self._served = self._flat()
+
+    @property
+    def count(self) -> int:
+        """Vectors in the index."""
+        return len(self._vectors)
+
+    @property
+    def is_ivf(self) -> bool:
+        """Whether the served index is the approximate IVF index (else exact)."""
+        return isinstance(self._served, faiss.IndexIVF)
+
+    @property
+    def size_bytes(self) -> int:
+        """Memory of the served index's vectors, ids and centroids."""
+        per_vector = self.dim * 4 + 8
+        centroids = self.nlist * self.dim * 4 if self.is_ivf else 0
+        return self.count * per_vector + centroids
+
+    def contains(self, vector_id: int) -> bool:
+        """Whether ``vector_id`` is in the index."""
+        return vector_id in self._vectors
+
+    def add(self, vectors: np.ndarray, ids: Sequence[int | None]) -> list[int]:
+        """Add rows of ``vectors`` under ``ids`` (``None`` picks a fresh id); returns the ids used."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock:
+            chosen = []
+            for given in ids:
+                if given is None:
+                    while self._next_id in self._vectors or self._next_id in chosen:
+                        self._next_id += 1
+                    given = self._next_id
+                chosen.append(given)
+            for vector_id, vector in zip(chosen, vectors, strict=True):
+                self._vectors[vector_id] = vector
+            if self._needs_training():
+                self._rebuild()
+            else:
+                self._served.add_with_ids(vectors, np.asarray(chosen, dtype=np.int64))
+            return chosen
+
+    def remove(self, vector_id: int) -> bool:
+        """Remove ``vector_id``; ``False`` if it was not there."""
+        with self._lock:
+            if self._vectors.pop(vector_id, None) is None:
+                return False
+            self._served.remove_ids(np.asarray([vector_id], dtype=np.int64))
+            return True
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Squared L2 distances and ids of the ``k`` nearest vectors per query row, nearest first."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock:
+            return self._served.search(queries, k)
+
+    def recall_at(self, sample: int, k: int = 10, seed: int = 0) -> float | None:
+        """Recall@k of the served index against an exact search, for ``sample`` stored vectors as queries.
+
+        ``None`` when the index holds fewer than ``k`` vectors.
+        """
+        with self._lock:
+            if self.count < k:
+                return None
+            ids = np.fromiter(self._vectors, dtype=np.int64, count=self.count)
+            matrix = np.stack([self._vectors[int(i)] for i in ids])
+            rng = np.random.default_rng(seed)
+            picks = rng.choice(self.count, size=min(sample, self.count), replace=False)
+            noise = rng.standard_normal((len(picks), self.dim)).astype(np.float32) * matrix.std() * 0.1
+            queries = matrix[picks] + noise
+            exact = faiss.IndexFlatL2(self.dim)
+            exact.add(matrix)
+            _, exact_rows = exact.search(queries, k)
+            _, served_ids = self._served.search(queries, k)
+        truth = ids[exact_rows]
+        found = sum(len(set(want) & set(got)) for want, got in zip(truth, served_ids, strict=True))
+        return found / (len(picks) * k)
+
+    def _flat(self) -> faiss.Index:
+        return faiss.IndexIDMap2(faiss.IndexFlatL2(self.dim))
+
+    def _needs_training(self) -> bool:
+        if self.kind != "ivf" or self.count < self.nlist * TRAIN_POINTS_PER_LIST:
+            return False
+        return self._trained_at == 0 or self.count >= 2 * self._trained_at
+
+    def _rebuild(self) -> None:
+        ids = np.fromiter(self._vectors, dtype=np.int64, count=self.count)
+        matrix = np.stack([self._vectors[int(i)] for i in ids])
+        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(self.dim), self.dim, self.nlist)
+        index.train(matrix)
+        index.nprobe = self.nprobe
+        index.add_with_ids(matrix, ids)
+        self._served = index
+        self._trained_at = self.count

@@ -1,0 +1,68 @@
+"""A real ``observatory-shard`` process: serves on loopback, stops on SIGTERM and on an admin shutdown."""
+
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from support.runtime import ADMIN_TOKEN, get_json, model_cache, request_json, running_shard
+
+from observatory.catalogue import CATALOGUE
+from observatory.metric import Source
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return model_cache(tmp_path_factory)
+
+
+@pytest.mark.slow
+def test_serves_inference_search_and_metrics_then_stops_on_sigterm(cache, tmp_path):
+    with running_shard(cache, tmp_path) as (shard, base):
+        status, body = request_json("POST", f"{base}/api/v1/inference", {"prompt": "Hello", "max_tokens": 16})
+        assert status == 200 and body["completion_tokens"] == 16
+        status, _ = request_json("POST", f"{base}/api/v1/documents", {"documents": [{"text": "contract law"},
+                                                                                     {"text": "tax law"}]})  # fmt: skip
+        assert status == 201
+        status, body = request_json("POST", f"{base}/api/v1/search", {"text": "contract", "k": 2})
+        assert status == 200 and len(body["results"][0]) == 2
+        with urllib.request.urlopen(f"{base}/metrics") as response:
+            families = {f.name for f in text_string_to_metric_families(response.read().decode())}
+        assert len(families) == len(CATALOGUE.by_source(Source.SHARD))
+        assert get_json(f"{base}/ready")[0] == 200
+        shard.process.send_signal(signal.SIGTERM)
+        # uvicorn drains, runs the app's shutdown, then re-raises the signal it caught.
+        assert shard.process.wait(timeout=20) in (0, -signal.SIGTERM)
+        log = shard.log()
+        assert "Application shutdown complete" in log
+        assert "Traceback" not in log
+
+
+@pytest.mark.slow
+def test_admin_shutdown_with_the_token_stops_the_process(cache, tmp_path):
+    with running_shard(cache, tmp_path) as (shard, base):
+        assert request_json("POST", f"{base}/admin/shutdown")[0] == 401
+        assert shard.process.poll() is None
+        status, _ = request_json("POST", f"{base}/admin/shutdown", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert status == 202
+        assert shard.process.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "domain"),
+        (["--domain", "legal", "--model", "no-such-model.gguf"], "--model"),
+        (["--domain", "Not A Domain"], "domain"),
+        (["--domain", "legal", "--gpu-profile", "voodoo"], "gpu_profile"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(tmp_path, argv, message):
+    script = Path(sys.executable).with_name("observatory-shard")
+    result = subprocess.run([str(script), *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr

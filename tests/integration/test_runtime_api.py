@@ -1,0 +1,195 @@
+"""The shard's API in process (real llama.cpp, FAISS and adapters): the seed's unit tests and bad input."""
+
+import numpy as np
+import pytest
+from observatory.runtime.tinymodel import ensure_default_model
+from support.runtime import ADMIN_TOKEN, model_cache, settings, started_client
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return model_cache(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def client(cache):
+    with started_client(settings(cache, max_in_flight=4)) as client:
+        yield client
+
+
+def _vectors(n: int, seed: int = 0) -> list[list[float]]:
+    return np.random.default_rng(seed).standard_normal((n, 64)).round(4).tolist()
+
+
+def test_basic_inference_returns_tokens_and_timings(client):
+    response = client.post("/api/v1/inference", json={"prompt": "Hello, how are you?", "max_tokens": 100,
+                                                      "temperature": 0.7})  # fmt: skip
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["completion_tokens"] == 100
+    assert body["prompt_tokens"] > 0
+    assert body["text"]
+    assert body["timings"]["generation"] > 0
+    assert body["timings"]["total"] >= body["timings"]["generation"]
+    assert body["tokens_per_second"] > 0
+    assert 0 < body["kv_cache_usage_ratio"] <= 1
+
+
+def test_lora_loading_counts_active_adapters(client):
+    response = client.post("/api/v1/lora", json={"name": "legal-lora", "scale": 0.8})
+    assert response.status_code == 201, response.text
+    loaded = {a["name"]: a for a in response.json()["loaded"]}
+    assert loaded["legal-lora"]["scale"] == 0.8
+    assert client.post("/api/v1/lora", json={"name": "legal-lora"}).status_code == 409
+    assert client.get("/api/v1/lora").json()["vram_reserved_bytes"] > loaded["legal-lora"]["size_bytes"]
+    assert client.get("/health").json()["lora_count"] == len(loaded)
+
+
+def test_lora_fusion_uses_two_adapters_and_changes_the_output(client):
+    prompt = {"prompt": "Analyze this M&A contract for financial risks", "max_tokens": 24, "temperature": 0}
+    plain = client.post("/api/v1/inference", json=prompt).json()
+    fused = client.post(
+        "/api/v1/inference",
+        json=prompt | {"adapters": [{"name": "legal-lora", "scale": 0.8}, {"name": "finance-lora", "scale": 0.6}]},
+    ).json()
+    assert fused["adapters_used"] == ["legal-lora", "finance-lora"]
+    assert fused["timings"]["adapter_switch"] is not None
+    assert fused["text"] != plain["text"]
+    again = client.post("/api/v1/inference", json=prompt).json()
+    assert again["text"] == plain["text"]  # switching back drops the adapters and the stale prompt cache
+
+
+def test_unloading_frees_the_adapter(client):
+    client.post("/api/v1/lora", json={"name": "finance-lora"})
+    assert client.delete("/api/v1/lora/finance-lora").status_code == 200
+    assert "finance-lora" not in [a["name"] for a in client.get("/api/v1/lora").json()["loaded"]]
+    assert client.delete("/api/v1/lora/finance-lora").status_code == 404
+
+
+def test_vram_limit_refuses_a_load_with_507_and_keeps_serving(cache, tmp_path):
+    model_bytes = ensure_default_model(cache).stat().st_size
+    with started_client(settings(cache, vram_budget_bytes=model_bytes + 10_000)) as small:
+        assert small.post("/api/v1/lora", json={"name": "legal-lora"}).status_code == 201
+        refused = small.post("/api/v1/lora", json={"name": "finance-lora"})
+        assert refused.status_code == 507
+        assert refused.json()["field"] == "name"
+        assert "VRAM budget" in refused.json()["error"]
+        listing = small.get("/api/v1/lora").json()
+        assert [a["name"] for a in listing["loaded"]] == ["legal-lora"]
+        assert listing["vram_reserved_bytes"] <= listing["vram_budget_bytes"]
+        assert small.get("/health").json()["status"] == "degraded"  # over 95 % of the budget reserved
+        assert small.post("/api/v1/inference", json={"prompt": "still serving", "max_tokens": 4}).status_code == 200
+
+
+def test_a_model_over_budget_leaves_the_shard_unhealthy_not_crashed(cache):
+    with started_client(settings(cache, vram_budget_bytes=1000)) as client:
+        assert client.get("/startup").status_code == 503
+        health = client.get("/health")
+        assert health.status_code == 503
+        assert health.json()["status"] == "unhealthy"
+        assert "VRAM budget" in health.json()["error"]
+        refused = client.post("/api/v1/inference", json={"prompt": "x"})
+        assert refused.status_code == 503 and "VRAM budget" in refused.json()["error"]
+
+
+def test_vector_search_returns_k_results_sorted_by_distance(client):
+    added = client.post("/api/v1/documents", json={"documents": [{"vector": v} for v in _vectors(250)]})
+    assert added.status_code == 201, added.text
+    texts = client.post("/api/v1/documents", json={"documents": [{"text": "the contract clause"},
+                                                                  {"text": "the patient data"}]})  # fmt: skip
+    contract_id = texts.json()["ids"][0]
+    hits = client.post("/api/v1/search", json={"vector": _vectors(1, seed=9)[0], "k": 10}).json()["results"][0]
+    assert len(hits) == 10
+    distances = [hit["distance"] for hit in hits]
+    assert distances == sorted(distances) and distances[0] < distances[9]
+    by_text = client.post("/api/v1/search", json={"text": "the contract clause", "k": 1}).json()["results"][0]
+    assert by_text[0]["id"] == contract_id and by_text[0]["text"] == "the contract clause"
+
+
+def test_batched_search_and_delete(client):
+    client.post("/api/v1/documents", json={"documents": [{"id": 7_000_000, "vector": _vectors(1, seed=5)[0]}]})
+    batch = {"queries": [{"vector": _vectors(1, seed=5)[0]}, {"text": "patient"}], "k": 3}
+    results = client.post("/api/v1/search", json=batch).json()["results"]
+    assert len(results) == 2 and all(len(row) == 3 for row in results)
+    assert results[0][0]["id"] == 7_000_000
+    assert client.delete("/api/v1/documents/7000000").status_code == 204
+    again = client.post("/api/v1/search", json=batch).json()["results"]
+    assert again[0][0]["id"] != 7_000_000
+    assert client.delete("/api/v1/documents/7000000").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "field"),
+    [
+        ("/api/v1/inference", {"prompt": ""}, 422, "prompt"),
+        ("/api/v1/inference", {"prompt": "x" * 9000}, 422, "prompt"),
+        ("/api/v1/inference", {"prompt": "x", "max_tokens": 0}, 422, "max_tokens"),
+        ("/api/v1/inference", {"prompt": "x", "max_tokens": 5000}, 422, "max_tokens"),
+        ("/api/v1/inference", {"prompt": "x", "max_tokens": 2047}, 422, "max_tokens"),
+        ("/api/v1/inference", {"prompt": "x", "temperature": -1}, 422, "temperature"),
+        ("/api/v1/inference", {"prompt": "x", "adapters": [{"name": "no-such"}]}, 422, "adapters.0.name"),
+        ("/api/v1/inference", {"prompt": "x", "adapters": [{"name": "../etc"}]}, 422, "adapters.0.name"),
+        ("/api/v1/inference", {"prompt": "x", "surprise": 1}, 422, "surprise"),
+        ("/api/v1/inference", {}, 422, "prompt"),
+        ("/api/v1/search", {"vector": [1.0] * 64, "k": 0}, 422, "k"),
+        ("/api/v1/search", {"vector": [1.0] * 64, "k": 9999}, 422, "k"),
+        ("/api/v1/search", {"vector": [1.0, 2.0], "k": 1}, 422, "vector"),
+        ("/api/v1/search", {"queries": [{"vector": [1.0]}], "k": 1}, 422, "queries.0.vector"),
+        ("/api/v1/documents", {"documents": [{"vector": [1.0] * 3}]}, 422, "documents.0.vector"),
+        ("/api/v1/documents", {"documents": [{"text": "a", "vector": [1.0] * 64}]}, 422, "documents.0"),
+        ("/api/v1/documents", {"documents": []}, 422, "documents"),
+        ("/api/v1/lora", {"name": "missing-adapter"}, 404, "name"),
+    ],
+)
+def test_bad_input_gets_a_4xx_naming_the_field(client, path, body, status, field):
+    response = client.post(path, json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["field"] == field
+    assert response.json()["error"]
+
+
+def test_a_malformed_body_is_a_422(client):
+    response = client.post("/api/v1/inference", content=b'{"prompt": ', headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["field"] == "body"
+
+
+def test_backpressure_answers_429_and_turns_ready_false(client):
+    limiter = client.shard.limiter
+    held = 0
+    while limiter.try_acquire():  # occupy every slot as requests in flight would
+        held += 1
+    try:
+        assert held == 4
+        refused = client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 1})
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"
+        assert client.get("/ready").status_code == 503
+        assert client.get("/health").json()["status"] == "degraded"
+        assert client.get("/metrics").status_code == 200  # probes and scrapes bypass admission
+    finally:
+        for _ in range(held):
+            limiter.release()
+    assert client.get("/ready").json() == {"ready": True, "capacity_used": 0.0}
+
+
+def test_probes_report_the_seed_fields(client):
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert {"status", "gpu_available", "model_loaded", "vram_used_bytes", "active_requests", "uptime_seconds",
+            "lora_count"} <= set(health.json())  # fmt: skip
+    assert client.get("/startup").json()["started"] is True
+
+
+def test_shutdown_needs_the_bearer_token(client):
+    assert client.post("/admin/shutdown").status_code == 401
+    assert client.post("/admin/shutdown", headers={"authorization": "Bearer wrong"}).status_code == 401
+    asked = []
+    client.shard.request_shutdown = lambda: asked.append(True)
+    response = client.post("/admin/shutdown", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 202 and asked == [True]
+
+
+def test_shutdown_is_disabled_without_a_configured_token(cache):
+    with started_client(settings(cache, admin_token=None)) as client:
+        assert client.post("/admin/shutdown", headers={"authorization": "Bearer anything"}).status_code == 403

@@ -1,0 +1,118 @@
+"""/metrics exposes exactly the Source.SHARD catalogue metrics, and traffic moves their values."""
+
+import numpy as np
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from support.runtime import model_cache, settings, started_client
+
+from observatory.catalogue import CATALOGUE
+from observatory.metric import MetricType, Source
+
+SHARD_METRICS = CATALOGUE.by_source(Source.SHARD)
+# Series that stay at zero on a CPU-only machine, and why.
+ZERO_ON_CPU = {
+    "themis_cuda_fragmentation_events_total": "no CUDA allocator runs without a GPU",
+    "themis_faiss_index_vram_bytes": "the FAISS index is a CPU index",
+    "themis_faiss_scratch_vram_bytes": "the FAISS index is a CPU index",
+    "themis_requests_in_flight": "a scrape bypasses admission, so nothing is in flight while it is served",
+}
+
+# Recorded once, when the model loads, before the first scrape.
+AT_STARTUP = {"themis_model_load_latency_seconds"}
+
+
+def _family_name(name: str, metric_type: MetricType) -> str:
+    # The text parser names a counter's family without its _total suffix.
+    return name.removesuffix("_total") if metric_type is MetricType.COUNTER else name
+
+
+def _scrape(client) -> dict:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {family.name: family for family in text_string_to_metric_families(response.text)}
+
+
+def _total(family, metric) -> float:
+    wanted = {MetricType.COUNTER: metric.name, MetricType.HISTOGRAM: f"{metric.name}_count"}.get(metric.type)
+    return sum(sample.value for sample in family.samples if wanted is None or sample.name == wanted)
+
+
+@pytest.fixture(scope="module")
+def scrapes(tmp_path_factory):
+    shard_settings = settings(model_cache(tmp_path_factory), max_in_flight=2, model_quality={"mmlu": 0.42})
+    with started_client(shard_settings) as client:
+        before = _scrape(client)
+        _drive_traffic(client)
+        yield before, _scrape(client)
+
+
+def _drive_traffic(client) -> None:
+    rng = np.random.default_rng(0)
+    for adapters in ([], [{"name": "legal-lora"}], [{"name": "legal-lora"}, {"name": "finance-lora", "scale": 0.5}]):
+        response = client.post("/api/v1/inference", json={"prompt": "Hello there", "max_tokens": 8,
+                                                          "adapters": adapters})  # fmt: skip
+        assert response.status_code == 200, response.text
+    client.post("/api/v1/inference", json={"prompt": ""})
+    vectors = rng.standard_normal((40, 64)).tolist()
+    ids = client.post("/api/v1/documents", json={"documents": [{"vector": v} for v in vectors]}).json()["ids"]
+    client.post("/api/v1/search", json={"queries": [{"vector": v} for v in vectors[:5]], "k": 3})
+    client.post("/api/v1/search", json={"text": "contract", "k": 2})
+    client.delete(f"/api/v1/documents/{ids[0]}")
+    limiter = client.shard.limiter
+    while limiter.try_acquire():
+        pass
+    assert client.post("/api/v1/search", json={"text": "x", "k": 1}).status_code == 429
+    for _ in range(limiter.capacity):
+        limiter.release()
+
+
+def test_exposes_exactly_the_catalogue_shard_metrics(scrapes):
+    _, after = scrapes
+    expected = {_family_name(m.name, m.type) for m in SHARD_METRICS}
+    assert set(after) == expected
+
+
+@pytest.mark.parametrize("metric", SHARD_METRICS, ids=lambda m: m.name)
+def test_family_has_the_declared_type_and_labels(scrapes, metric):
+    family = scrapes[1][_family_name(metric.name, metric.type)]
+    assert family.type == metric.type.value
+    assert family.samples, f"{metric.name} has no series"
+    for sample in family.samples:
+        assert set(sample.labels) - {"le"} == set(metric.label_names)
+    for label in metric.labels:
+        values = {sample.labels[label.name] for sample in family.samples}
+        assert len(values) <= label.bound
+        if label.values:
+            assert values <= set(label.values)
+
+
+@pytest.mark.parametrize("metric", SHARD_METRICS, ids=lambda m: m.name)
+def test_traffic_moves_the_value(scrapes, metric):
+    before, after = (scrape.get(_family_name(metric.name, metric.type)) for scrape in scrapes)
+    now = _total(after, metric)
+    if metric.name in ZERO_ON_CPU:
+        assert now == 0, ZERO_ON_CPU[metric.name]
+    elif metric.name in AT_STARTUP:
+        assert now == 1
+    elif metric.type is MetricType.GAUGE:
+        assert now > 0, metric.name
+    else:
+        assert now > (_total(before, metric) if before else 0), metric.name
+
+
+def test_stage_timings_come_from_every_stage(scrapes):
+    family = scrapes[1]["themis_inference_stage_latency_seconds"]
+    counts = {s.labels["stage"]: s.value for s in family.samples if s.name.endswith("_count")}
+    assert counts == {"tokenize": 3.0, "prompt_eval": 3.0, "generation": 3.0}
+
+
+def test_adapter_cache_counts_misses_and_hits(scrapes):
+    after = scrapes[1]
+    requests = _total(after["themis_lora_cache_requests"], CATALOGUE["themis_lora_cache_requests_total"])
+    hits = _total(after["themis_lora_cache_hits"], CATALOGUE["themis_lora_cache_hits_total"])
+    assert (requests, hits) == (3.0, 1.0)  # legal (miss), legal (hit) + finance (miss)
+
+
+def test_recall_is_a_ratio(scrapes):
+    (sample,) = scrapes[1]["themis_vector_search_recall_at_10_ratio"].samples
+    assert 0 < sample.value <= 1

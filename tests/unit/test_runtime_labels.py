@@ -1,0 +1,33 @@
+"""Label values that come from requests stay within the catalogue's declared bounds."""
+
+from observatory.runtime.metrics import LabelFolder, ShardMetrics
+from prometheus_client import generate_latest
+
+from observatory.catalogue.labels import ADAPTER, DOMAIN
+from observatory.metric import Label
+
+
+def test_open_labels_fold_values_beyond_the_bound_into_other():
+    fold = LabelFolder(Label("adapter", "An adapter.", max_values=4))
+    kept = [fold(f"a{i}") for i in range(10)]
+    assert kept[:3] == ["a0", "a1", "a2"]
+    assert set(kept[3:]) == {"other"}
+    assert fold("a1") == "a1"  # values already admitted keep their series
+
+
+def test_closed_labels_fold_unknown_values():
+    fold = LabelFolder(DOMAIN)
+    assert fold("legal") == "legal"
+    assert fold("astrology") == "other"
+
+
+def test_adapter_label_never_exceeds_its_declared_bound():
+    fold = LabelFolder(ADAPTER)
+    assert len({fold(f"adapter-{i}") for i in range(1000)}) == ADAPTER.bound
+
+
+def test_metrics_off_records_nothing():
+    metrics = ShardMetrics("legal", "legal", "model", "0", enabled=False)
+    metrics.search(0.1, "success")
+    metrics.rejected("search")
+    assert generate_latest(metrics.registry) == b""

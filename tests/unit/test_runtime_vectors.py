@@ -1,0 +1,71 @@
+"""The FAISS index, recall against an exact index, and the micro-batching queue."""
+
+import asyncio
+
+import numpy as np
+from observatory.runtime.batcher import SearchBatcher
+from observatory.runtime.vectors import VectorIndex
+
+
+def _vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+
+
+def test_search_returns_k_results_sorted_by_distance():
+    index = VectorIndex(768, kind="flat")
+    index.add(_vectors(1000, 768), [None] * 1000)
+    distances, ids = index.search(_vectors(1, 768, seed=1), 10)
+    assert ids.shape == (1, 10)
+    assert len(set(ids[0])) == 10
+    assert distances[0][0] < distances[0][9]
+    assert list(distances[0]) == sorted(distances[0])
+
+
+def test_removed_vectors_are_not_found():
+    index = VectorIndex(8, kind="flat")
+    vectors = _vectors(20, 8)
+    ids = index.add(vectors, [None] * 20)
+    assert index.remove(ids[3])
+    assert not index.remove(ids[3])
+    _, found = index.search(vectors[3:4], 1)
+    assert found[0][0] != ids[3]
+    assert index.count == 19
+
+
+def test_explicit_and_fresh_ids_do_not_collide():
+    index = VectorIndex(4, kind="flat")
+    assert index.add(_vectors(3, 4), [1, None, None]) == [1, 2, 3]
+
+
+def test_ivf_index_trains_once_large_and_recall_is_measured_against_exact():
+    index = VectorIndex(16, kind="ivf", nlist=8, nprobe=1)
+    index.add(_vectors(100, 16), [None] * 100)
+    assert not index.is_ivf  # too few vectors to train 8 lists
+    assert index.recall_at(32) == 1.0
+    index.add(_vectors(400, 16, seed=2), [None] * 400)
+    assert index.is_ivf
+    recall = index.recall_at(32)
+    assert 0.0 < recall < 1.0  # one probed list of eight misses some true neighbours
+    index.nprobe = 8
+    index.add(_vectors(500, 16, seed=3), [None] * 500)  # doubling retrains with the new nprobe
+    assert index.recall_at(32) == 1.0
+
+
+def test_concurrent_queries_share_micro_batches():
+    index = VectorIndex(8, kind="flat")
+    index.add(_vectors(50, 8), [None] * 50)
+    batches: list[int] = []
+
+    async def scenario():
+        batcher = SearchBatcher(index, max_batch=64, max_wait_s=0.05, on_batch=lambda rows, _: batches.append(rows))
+        await batcher.start()
+        queries = _vectors(10, 8, seed=4)
+        results = await asyncio.gather(*(batcher.search(queries[i : i + 1], 3) for i in range(10)))
+        await batcher.stop()
+        return queries, results
+
+    queries, results = asyncio.run(scenario())
+    assert sum(batches) == 10
+    assert max(batches) > 1
+    for query, (_, ids) in zip(queries, results, strict=True):
+        assert list(ids[0]) == list(index.search(query, 3)[1][0])
