@@ -13,20 +13,31 @@ from observatory.dashboards.model import (
     ValueMapping,
 )
 from observatory.dashboards.panels import (
+    BLUE,
+    CPU_USAGE,
     GREEN,
+    LATENCY_BUCKETS_RATE,
+    RAM_USAGE,
     RED,
+    REQUESTS_RATE,
+    SLO_BUDGET_REMAINING,
+    SLO_ERRORS,
+    VRAM_USAGE,
     YELLOW,
     describe,
     falls_below,
     gauge,
     metric_panel,
-    quantile,
     rate,
+    recorded,
     rises_to,
     select,
 )
 
-IDLE = 'mode="idle"'
+# The SLOs' error budgets (1 - objective) by `slo` label, as rules/thresholds.py (SLOTargets) sets them:
+# no recorded series carries the objective, so the burn-rate panel draws them as threshold lines.
+SLO_PERIOD = "30-day"
+SLO_BUDGETS = {"availability": 0.001, "latency": 0.05}
 HEALTH_MAPPINGS = (
     ValueMapping(1, "healthy", GREEN),
     ValueMapping(0.5, "degraded", YELLOW),
@@ -37,11 +48,12 @@ SEED_PANELS = (
     Panel(
         "Total Throughput",
         PanelKind.TIMESERIES,
-        "Requests per second the selected shards finished: inference requests and vector search queries. "
+        "Requests per second the selected shards finished: inference requests (summed from the recorded "
+        f"5-minute per-shard rates, {REQUESTS_RATE}) and vector search queries. "
         "Red below 5 req/s, yellow below 10, green from 10.",
         "reqps",
         (
-            Target(rate("themis_inference_requests_total"), "inference"),
+            Target(f"sum({recorded(REQUESTS_RATE)})", "inference"),
             Target(rate("themis_vector_search_queries_total"), "vector search"),
         ),
         thresholds=falls_below(5, 10),
@@ -50,8 +62,12 @@ SEED_PANELS = (
         "Aggregate Latency",
         PanelKind.TIMESERIES,
         "themis_inference_latency_seconds",
-        *(Target(quantile(q, "themis_inference_latency_seconds"), f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)),
-        note="p50, p95 and p99 over the selected shards. Thresholds apply to p95: yellow above 1 s, red above 2 s.",
+        *(
+            Target(f"histogram_quantile({q}, sum by (le) ({recorded(LATENCY_BUCKETS_RATE)}))", f"p{round(q * 100)}")
+            for q in (0.5, 0.95, 0.99)
+        ),
+        note="p50, p95 and p99 over the selected shards, from the recorded 5-minute bucket rates "
+        f"({LATENCY_BUCKETS_RATE}). Thresholds apply to p95: yellow above 1 s, red above 2 s.",
         thresholds=rises_to(1, 2),
     ),
     metric_panel(
@@ -71,16 +87,13 @@ SEED_PANELS = (
     Panel(
         "CPU/GPU Utilization",
         PanelKind.TIMESERIES,
-        "Busy share of each shard's host CPUs (1 - idle share of themis_cpu_seconds_total) and GPU utilisation "
+        "Busy share of each shard's host CPUs (1 - idle share of themis_cpu_seconds_total over 5 minutes, recorded "
+        f"as {CPU_USAGE}) and GPU utilisation "
         f"(themis_gpu_utilization_ratio: {describe('themis_gpu_utilization_ratio')}) Stacked area as the seed "
         "asks; yellow above 80 %, red above 95 %.",
         "percentunit",
         (
-            Target(
-                f"1 - {rate('themis_cpu_seconds_total', IDLE, by=('shard',))}"
-                f" / {rate('themis_cpu_seconds_total', by=('shard',))}",
-                "CPU {{shard}}",
-            ),
+            Target(recorded(CPU_USAGE), "CPU {{shard}}"),
             Target(gauge("themis_gpu_utilization_ratio", op="avg"), "GPU {{shard}}"),
         ),
         thresholds=rises_to(0.8, 0.95),
@@ -90,12 +103,13 @@ SEED_PANELS = (
     Panel(
         "Memory Usage (RAM + VRAM)",
         PanelKind.GAUGE,
-        "Share of host memory (themis_ram_usage_bytes / themis_ram_total_bytes) and GPU memory "
-        "(themis_vram_usage_bytes / themis_vram_total_bytes) in use per shard. Yellow above 75 %, red above 90 %.",
+        "Share of host memory in use per shard (themis_ram_usage_bytes / themis_ram_total_bytes, recorded as "
+        f"{RAM_USAGE}) and of GPU memory in use per GPU (themis_vram_usage_bytes / themis_vram_total_bytes, "
+        f"recorded as {VRAM_USAGE}, the series the VRAM alert watches). Yellow above 75 %, red above 90 %.",
         "percentunit",
         (
-            Target(f"{gauge('themis_ram_usage_bytes')} / {gauge('themis_ram_total_bytes')}", "RAM {{shard}}"),
-            Target(f"{gauge('themis_vram_usage_bytes')} / {gauge('themis_vram_total_bytes')}", "VRAM {{shard}}"),
+            Target(recorded(RAM_USAGE), "RAM {{shard}}"),
+            Target(recorded(VRAM_USAGE), "VRAM {{shard}} GPU {{gpu}}"),
         ),
         thresholds=rises_to(0.75, 0.9),
         min=0,
@@ -296,10 +310,55 @@ EXTRA_PANELS = (
     ),
 )
 
+
+def _percent(ratio: float) -> str:
+    return f"{round(ratio * 100, 6):g} %"
+
+
+_OBJECTIVES = ", ".join(f"{slo} {_percent(1 - budget)}" for slo, budget in SLO_BUDGETS.items())
+_BUDGETS = ", ".join(f"{slo} {_percent(budget)}" for slo, budget in SLO_BUDGETS.items())
+
+# Appended after every other panel: panel ids are positions, and alerts link to them.
+SLO_PANELS = (
+    Panel(
+        "Error Budget Remaining",
+        PanelKind.STAT,
+        f"Share of each shard's {SLO_PERIOD} error budget still left, per SLO ({SLO_BUDGET_REMAINING}). The "
+        f"budget is the share of requests the objective lets fail over a rolling {SLO_PERIOD} window ({_BUDGETS}: "
+        f"1 - the objectives {_OBJECTIVES}); availability counts server errors and rejections, latency "
+        "successful requests slower than the SLO threshold. 100 % is untouched, 0 spent, negative overspent. "
+        "Red below 0, yellow below 25 %, green from 25 %.",
+        "percentunit",
+        (Target(recorded(SLO_BUDGET_REMAINING), "{{shard}} {{slo}}"),),
+        thresholds=falls_below(0, 0.25),
+    ),
+    Panel(
+        "SLO Burn Rate",
+        PanelKind.TIMESERIES,
+        f"Error ratio of each shard per SLO over the last 1 h and 6 h ({SLO_ERRORS}1h and {SLO_ERRORS}6h), the "
+        "long windows of the two fastest burn-rate alerts. No recorded series carries the objective, so the panel "
+        "shows the raw error ratios rather than burn rates; the threshold lines mark each SLO's error budget "
+        f"(1 - objective: {_BUDGETS}; blue for availability, purple for latency). A ratio on its SLO's line "
+        f"spends the {SLO_PERIOD} budget in exactly that period; the burn rate is the ratio divided by that "
+        "line, and the burn-rate alerts fire when it stays a set multiple above it.",
+        "percentunit",
+        (
+            Target(recorded(f"{SLO_ERRORS}1h"), "{{shard}} {{slo}} 1h"),
+            Target(recorded(f"{SLO_ERRORS}6h"), "{{shard}} {{slo}} 6h"),
+        ),
+        thresholds=(
+            Threshold(GREEN),
+            Threshold(BLUE, SLO_BUDGETS["availability"]),
+            Threshold("purple", SLO_BUDGETS["latency"]),
+        ),
+        min=0,
+    ),
+)
+
 DASHBOARD = Dashboard(
     uid="themis-cluster-overview",
     title="Themis Cluster Overview",
     description="Health, throughput, latency and resource use of every Themis shard.",
     tags=("themis", "cluster"),
-    panels=SEED_PANELS + EXTRA_PANELS,
+    panels=SEED_PANELS + EXTRA_PANELS + SLO_PANELS,
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Style, Target, Threshold
 from observatory.dashboards.panels import (
     GREEN,
+    KV_CACHE_MISS_RATIO,
+    TOKENS_PER_SECOND,
     YELLOW,
     bucket_distribution,
     bucket_heatmap,
@@ -15,12 +17,11 @@ from observatory.dashboards.panels import (
     metric_panel,
     quantile,
     rate,
-    ratio,
+    recorded,
     rises_to,
     table_columns,
 )
 
-GENERATION = 'stage="generation"'
 # Cold starts are rare: a one-hour window keeps a point on the graph between loads.
 LOAD_WINDOW = "1h"
 
@@ -29,12 +30,9 @@ SEED_PANELS = (
         "Tokens per Second",
         PanelKind.TIMESERIES,
         "themis_generated_tokens_total",
-        Target(
-            f"{rate('themis_generated_tokens_total', by=('shard',))}"
-            f" / {rate('themis_inference_stage_latency_seconds_sum', GENERATION, by=('shard',))}",
-            "{{shard}}",
-        ),
-        note="Shown per shard as decode speed: tokens generated per second spent in the generation stage. "
+        Target(recorded(TOKENS_PER_SECOND), "{{shard}}"),
+        note="Shown per shard as decode speed: tokens generated per second spent in the generation stage, over "
+        f"5 minutes (recorded as {TOKENS_PER_SECOND}). "
         "Red below 20 tok/s, yellow below 50, green from 50.",
         per_second=True,
         thresholds=falls_below(20, 50),
@@ -50,12 +48,13 @@ SEED_PANELS = (
         "KV Cache Efficiency (PagedAttention)",
         PanelKind.TIMESERIES,
         "KV-cache utilisation per shard (themis_kv_cache_usage_ratio: fraction of the context's cells holding "
-        "tokens) and miss rate (themis_kv_cache_misses_total over themis_kv_cache_lookups_total). Targets: "
+        "tokens) and miss rate (themis_kv_cache_misses_total over themis_kv_cache_lookups_total over 5 minutes, "
+        f"recorded as {KV_CACHE_MISS_RATIO}). Targets: "
         "utilisation above 70 %, miss rate below 20 % (the alert fires above 30 %).",
         "percentunit",
         (
             Target(gauge("themis_kv_cache_usage_ratio", op="avg"), "utilisation {{shard}}"),
-            Target(ratio("themis_kv_cache_misses_total", "themis_kv_cache_lookups_total"), "miss rate {{shard}}"),
+            Target(recorded(KV_CACHE_MISS_RATIO), "miss rate {{shard}}"),
         ),
         min=0,
         max=1,

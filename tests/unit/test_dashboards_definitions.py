@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from observatory.dashboards.cluster_overview import SLO_BUDGETS
 from observatory.dashboards.cost_roi import CostParameters, dashboard
+from observatory.rules.slo import slos
+from observatory.rules.thresholds import DEFAULT_CONFIG
 
-from observatory import dashboards
+from observatory import dashboards, rules
 from observatory.catalogue import CATALOGUE
 from observatory.lint.promql import QueryChecker
 
@@ -166,7 +169,7 @@ def test_cost_prices_are_variables_used_by_the_queries() -> None:
 
 
 def test_every_query_passes_the_lint() -> None:
-    checker = QueryChecker(CATALOGUE, {})
+    checker = QueryChecker(CATALOGUE, rules.recorded_series())
     queries = dashboards.queries()
     assert len(queries) > 100
     findings = [f.render() for q in queries for f in checker.check(q)]
@@ -203,3 +206,62 @@ def test_panel_ids_are_unique_per_dashboard() -> None:
     for data in _rendered().values():
         ids = [p["id"] for p in data["panels"]]
         assert len(ids) == len(set(ids))
+
+
+def _exprs(uid: str, title: str) -> list[str]:
+    board = next(d for d in dashboards.dashboards() if d.uid == uid)
+    return [target.expr for panel in board.panels if panel.title == title for target in panel.targets]
+
+
+# Panels whose query computes what a recording rule records: they read the recorded series, shard-filtered.
+RECORDED_PANELS = {
+    ("themis-cluster-overview", "Aggregate Latency"): "shard_le:themis_inference_latency_seconds_bucket:rate5m",
+    ("themis-cluster-overview", "CPU/GPU Utilization"): "shard:themis_cpu_usage:ratio_rate5m",
+    ("themis-cluster-overview", "Memory Usage (RAM + VRAM)"): "shard_gpu:themis_vram_usage:ratio",
+    ("themis-llm-inference", "Tokens per Second"): "shard:themis_generated_tokens_per_second:ratio_rate5m",
+}
+
+
+@pytest.mark.parametrize(("panel", "series"), RECORDED_PANELS.items())
+def test_panels_query_the_recorded_series(panel: tuple[str, str], series: str) -> None:
+    exprs = _exprs(*panel)
+    assert series in rules.recorded_series()
+    assert any(f'{series}{{shard=~"$shard"}}' in expr for expr in exprs), exprs
+
+
+def test_recorded_series_replace_the_raw_queries() -> None:
+    latency = _exprs("themis-cluster-overview", "Aggregate Latency")
+    assert len(latency) == 3
+    assert not any("themis_inference_latency_seconds_bucket{" in expr for expr in latency)
+    assert not any("themis_cpu_seconds_total" in e for e in _exprs("themis-cluster-overview", "CPU/GPU Utilization"))
+    memory = _exprs("themis-cluster-overview", "Memory Usage (RAM + VRAM)")
+    assert 'shard:themis_ram_usage:ratio{shard=~"$shard"}' in memory
+    assert not any("_bytes" in expr for expr in memory)
+    assert _exprs("themis-llm-inference", "Tokens per Second") == [
+        'shard:themis_generated_tokens_per_second:ratio_rate5m{shard=~"$shard"}'
+    ]
+
+
+def test_cluster_overview_ends_with_the_slo_section() -> None:
+    board = dashboards.dashboards()[0]
+    assert [panel.title for panel in board.panels[-2:]] == ["Error Budget Remaining", "SLO Burn Rate"]
+    budget, burn = board.panels[-2:]
+    assert budget.unit == burn.unit == "percentunit"
+    assert budget.description and burn.description
+    assert _exprs(board.uid, budget.title) == ['shard:themis_slo_error_budget_remaining:ratio{shard=~"$shard"}']
+    assert [(t.color, t.value) for t in budget.thresholds] == [("red", None), ("yellow", 0), ("green", 0.25)]
+    assert _exprs(board.uid, burn.title) == [
+        f'shard:themis_slo_errors_per_request:ratio_rate{window}{{shard=~"$shard"}}' for window in ("1h", "6h")
+    ]
+    assert {t.value for t in burn.thresholds} - {None} == set(SLO_BUDGETS.values())
+    assert "30-day" in budget.description and "objective" in burn.description
+
+
+def test_slo_budget_lines_match_the_rules() -> None:
+    budgets = {slo.name: slo.budget for slo in slos(DEFAULT_CONFIG)}
+    assert budgets == pytest.approx(SLO_BUDGETS)
+
+
+def test_the_slo_section_leaves_existing_panel_ids_alone() -> None:
+    assert dashboards.panel_link("themis-cluster-overview", "Total Throughput").endswith("viewPanel=1")
+    assert dashboards.panel_link("themis-cluster-overview", "Aggregate Latency").endswith("viewPanel=2")
