@@ -127,7 +127,9 @@ SEED_PANELS = (
             ),
             "{{source_shard}} → {{destination_shard}}",
         ),
-        note="Split by source and destination shard, in bytes per second (Grafana scales to MB/s).",
+        note="Split by source and destination shard, in bytes per second (Grafana scales to MB/s). Each relayed "
+        "byte is sent by its source and received by its destination, so one series per pair stands for the "
+        "seed's sent and received rates; the hosts' own sent and received bytes are in Host Network Traffic.",
         per_second=True,
     ),
     metric_panel(

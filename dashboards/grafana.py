@@ -16,7 +16,16 @@ import attr
 from attr.validators import instance_of
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
-from observatory.dashboards.model import Dashboard, Panel, PanelKind, Style, Target, TextVariable
+from observatory.dashboards.model import (
+    Dashboard,
+    Panel,
+    PanelKind,
+    Style,
+    Target,
+    TextVariable,
+    Threshold,
+    ThresholdMode,
+)
 
 SCHEMA_VERSION = 39  # what Grafana 11 writes
 GRID_COLUMNS = 24
@@ -110,8 +119,14 @@ class HeatmapPanel(g.Panel):
     scheme: str = attr.ib(default="Spectral")
     y_unit: str = attr.ib(default="short")
     reverse: bool = attr.ib(default=False)
+    # A fixed value range (health 0-1) gets a linear colour scale pinned to it, so the middle of
+    # the scheme means the middle value (0.5, degraded: yellow); counts keep the exponential scale
+    # that lets small buckets show beside large ones.
+    color_min: float | None = attr.ib(default=None)
+    color_max: float | None = attr.ib(default=None)
 
     def to_json_data(self) -> dict[str, object]:
+        fixed = self.color_min is not None and self.color_max is not None
         return self.panel_json(
             {
                 "type": "heatmap",
@@ -121,9 +136,11 @@ class HeatmapPanel(g.Panel):
                     "color": {
                         "exponent": 0.5,
                         "fill": "dark-orange",
+                        "max": self.color_max,
+                        "min": self.color_min,
                         "mode": "scheme",
                         "reverse": self.reverse,
-                        "scale": "exponential",
+                        "scale": "linear" if fixed else "exponential",
                         "scheme": self.scheme,
                         "steps": 64,
                     },
@@ -168,6 +185,9 @@ def _overrides(panel: Panel) -> list[dict[str, object]]:
             properties.append({"id": "unit", "value": target.unit})
         if target.right_axis:
             properties.append({"id": "custom.axisPlacement", "value": "right"})
+        if target.thresholds:
+            properties.append({"id": "thresholds", "value": _thresholds(target.thresholds)})
+            properties.append({"id": "custom.thresholdsStyle", "value": {"mode": "line"}})
         if properties:
             matcher = (
                 {"id": "byName", "options": target.legend}
@@ -178,11 +198,15 @@ def _overrides(panel: Panel) -> list[dict[str, object]]:
     return overrides
 
 
+def _thresholds(thresholds: Iterable[Threshold], mode: ThresholdMode = ThresholdMode.ABSOLUTE) -> dict[str, object]:
+    steps = [ThresholdStep(step.color, step.value) for step in thresholds] or [ThresholdStep("green")]
+    return {"mode": mode.value, "steps": steps}
+
+
 def _field_defaults(panel: Panel) -> dict[str, object]:
-    steps = [ThresholdStep(step.color, step.value) for step in panel.thresholds] or [ThresholdStep("green")]
     defaults: dict[str, object] = {
         "unit": panel.unit,
-        "thresholds": {"mode": "absolute", "steps": steps},
+        "thresholds": _thresholds(panel.thresholds, panel.threshold_mode),
         "mappings": [
             {
                 "type": "value",
@@ -241,7 +265,13 @@ def _grafanalib_panel(panel: Panel, common: dict) -> g.Panel:
     if kind is PanelKind.BAR_GAUGE:
         return ReducedValuePanel(**common, panel_type="bargauge", orientation="horizontal")
     if kind is PanelKind.HEATMAP:
-        return HeatmapPanel(**common, scheme=panel.color_scheme or "Spectral", y_unit=panel.unit)
+        return HeatmapPanel(
+            **common,
+            scheme=panel.color_scheme or "Spectral",
+            y_unit=panel.unit,
+            color_min=panel.min,
+            color_max=panel.max,
+        )
     if kind is PanelKind.PIE_CHART:
         return g.PieChartv2(
             **common,

@@ -26,6 +26,11 @@ QUERY_FLOW = (
     f" or {edges(rate('themis_federated_queries_total', by=('shard',)), '', 'shard', source='orchestrator')}"
 )
 
+# The node graph draws an edge `thickness` pixels wide. The seed sizes edges by queries per second: the
+# busiest edge gets EDGE_WIDTH, the rest their share of it, at least 1 px so that a quiet edge stays visible.
+EDGE_WIDTH = 8
+QUERY_FLOW_WIDTH = f"clamp_min({EDGE_WIDTH} * ({QUERY_FLOW}) / scalar(max({QUERY_FLOW})), 1)"
+
 SEED_PANELS = (
     metric_panel(
         "LoRA Transfer Activity",
@@ -50,24 +55,32 @@ SEED_PANELS = (
             instant=True,
             format=QueryFormat.TABLE,
         ),
-        note="Queries per second over 10 minutes, source shard in rows, destination shard in columns, coloured "
-        "blue (0) to red (high). The seed's 2D heatmap needs categorical axes, which Grafana's heatmap lacks; a "
-        "table turned into a matrix (grouping-to-matrix) with colour-scaled cells is the core equivalent.",
+        note="Queries per second over 10 minutes, source shard across (x, columns), destination shard down (y, "
+        "rows), coloured blue (0) to red (high). The seed's 2D heatmap needs categorical axes, which Grafana's "
+        "heatmap lacks; a table turned into a matrix (grouping-to-matrix) with colour-scaled cells is the core "
+        "equivalent.",
         per_second=True,
         color_scheme="continuous-BlYlRd",
-        transformations=matrix("source_shard", "destination_shard"),
+        # The colour scale starts at 0, not at the smallest rate shown, so blue means no queries as the seed says.
+        min=0,
+        transformations=matrix(rows="destination_shard", columns="source_shard"),
     ),
     Panel(
         "Federated RAG Query Flow",
         PanelKind.NODE_GRAPH,
         "Directed graph of query flow: edges orchestrator → shard carry federated RAG sub-queries per second "
         "(themis_federated_queries_total), edges shard → shard the cross-shard queries per second "
-        "(themis_cross_shard_queries_total); an edge's main stat is its queries per second. Grafana's core node "
-        "graph panel builds the nodes from the edges' source and target fields.",
+        "(themis_cross_shard_queries_total); an edge's main stat is its queries per second and its width is "
+        f"proportional to them (the busiest edge {EDGE_WIDTH} px). Grafana's core node graph panel builds the "
+        "nodes from the edges' source and target fields.",
         "reqps",
-        (Target(QUERY_FLOW, instant=True, format=QueryFormat.TABLE),),
+        (
+            Target(QUERY_FLOW, instant=True, format=QueryFormat.TABLE),
+            Target(QUERY_FLOW_WIDTH, instant=True, format=QueryFormat.TABLE),
+        ),
         transformations=table_columns(
-            {"Value": "mainstat"}, hidden=("Time", "source_shard", "destination_shard", "shard")
+            {"Value #A": "mainstat", "Value #B": "thickness"},
+            hidden=("Time", "source_shard", "destination_shard", "shard"),
         ),
         height=10,
     ),
@@ -91,7 +104,7 @@ SEED_PANELS = (
         "Consensus Latency (Multi-Perspective)",
         "themis_multi_perspective_consensus_latency_seconds",
         "Seed buckets 0-100 ms, 100-500 ms, 500 ms-1 s, 1-5 s, >5 s are the catalogue's 0.1, 0.5, 1, 5 s bounds "
-        "(2 and 10 s added). Target: 90 % of consensus rounds under 0.5 s. The seed names a histogram panel.",
+        "(2 and 10 s added). Target: 90 % of consensus rounds under 0.5 s.",
     ),
     metric_panel(
         "Orchestrator Task Distribution",

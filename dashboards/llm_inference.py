@@ -6,6 +6,8 @@ from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryForma
 from observatory.dashboards.panels import (
     GREEN,
     KV_CACHE_MISS_RATIO,
+    RED,
+    REQUESTS_RATE,
     TOKENS_PER_SECOND,
     YELLOW,
     bucket_distribution,
@@ -22,6 +24,8 @@ from observatory.dashboards.panels import (
     table_columns,
 )
 
+# Seed 002: CUDA memory fragmentation set in near 65 requests per second on one RTX 4070.
+FRAGMENTATION_RISK_QPS = 65
 # Cold starts are rare: a one-hour window keeps a point on the graph between loads.
 LOAD_WINDOW = "1h"
 
@@ -49,12 +53,20 @@ SEED_PANELS = (
         PanelKind.TIMESERIES,
         "KV-cache utilisation per shard (themis_kv_cache_usage_ratio: fraction of the context's cells holding "
         "tokens) and miss rate (themis_kv_cache_misses_total over themis_kv_cache_lookups_total over 5 minutes, "
-        f"recorded as {KV_CACHE_MISS_RATIO}). Targets: "
-        "utilisation above 70 %, miss rate below 20 % (the alert fires above 30 %).",
+        f"recorded as {KV_CACHE_MISS_RATIO}). Targets, drawn as lines: "
+        "utilisation above 70 % (green line), miss rate below 20 % (red line; the alert fires above 30 %).",
         "percentunit",
         (
-            Target(gauge("themis_kv_cache_usage_ratio", op="avg"), "utilisation {{shard}}"),
-            Target(recorded(KV_CACHE_MISS_RATIO), "miss rate {{shard}}"),
+            Target(
+                gauge("themis_kv_cache_usage_ratio", op="avg"),
+                "utilisation {{shard}}",
+                thresholds=(Threshold(RED), Threshold(GREEN, 0.7)),
+            ),
+            Target(
+                recorded(KV_CACHE_MISS_RATIO),
+                "miss rate {{shard}}",
+                thresholds=(Threshold(GREEN), Threshold(RED, 0.2)),
+            ),
         ),
         min=0,
         max=1,
@@ -63,7 +75,7 @@ SEED_PANELS = (
         "LoRA Adapter Switching Time",
         "themis_lora_switch_latency_seconds",
         "Seed buckets 0-50, 50-100, 100-200, >200 ms are the catalogue's 0.05, 0.1, 0.2 s bounds. Target: 95 % "
-        "of switches under 0.1 s; the alert fires when p95 exceeds 0.2 s. The seed names a histogram panel.",
+        "of switches under 0.1 s; the alert fires when p95 exceeds 0.2 s.",
     ),
     metric_panel(
         "Model Loading Time (Cold Start)",
@@ -72,8 +84,8 @@ SEED_PANELS = (
         Target(
             mean("themis_model_load_latency_seconds", by=("shard", "model"), window=LOAD_WINDOW), "{{shard}} {{model}}"
         ),
-        note="Mean load time per model over the past hour. Typical: 5-15 s for 7B models, 30-60 s for 70B.",
-        thresholds=(Threshold(GREEN), Threshold(YELLOW, 15)),
+        note="Mean load time per model over the past hour. Typical: 5-15 s for 7B models, 30-60 s for 70B; "
+        "the seed sets no threshold, and one bound would flag every normal 70B load.",
     ),
     metric_panel(
         "Inference Latency Breakdown",
@@ -90,6 +102,7 @@ SEED_PANELS = (
         "themis_active_lora_adapters",
         Target(gauge("themis_active_lora_adapters"), "{{shard}}"),
         note="Per shard; yellow (memory pressure) above 8 adapters.",
+        # Adapters are whole: the seed's "warning if >8" starts at 9, and 8 loaded adapters stay green.
         thresholds=(Threshold(GREEN), Threshold(YELLOW, 9)),
     ),
     metric_panel(
@@ -175,7 +188,18 @@ EXTRA_PANELS = (
         Target(
             increase("themis_cuda_fragmentation_events_total", by=("shard",), window="$__rate_interval"), "{{shard}}"
         ),
-        note="Events per interval; seed 002 saw them start near 65 QPS on an RTX 4070.",
+        # Appended query: seed 002's fragmentation-risk line is per GPU, so it goes on the per-shard request
+        # rate beside the events rather than on a cluster-wide throughput sum.
+        Target(
+            recorded(REQUESTS_RATE),
+            "QPS {{shard}}",
+            unit="reqps",
+            right_axis=True,
+            thresholds=(Threshold(GREEN), Threshold(RED, FRAGMENTATION_RISK_QPS)),
+        ),
+        note=f"Events per interval; seed 002 saw them start near {FRAGMENTATION_RISK_QPS} QPS on an RTX 4070. "
+        f"On the right axis each shard's inference requests per second, with a red line at "
+        f"{FRAGMENTATION_RISK_QPS} QPS (seed 002's fragmentation risk zone).",
         thresholds=rises_to(1, 10),
     ),
 )

@@ -30,6 +30,15 @@ class Style(StrEnum):
     STACKED_BARS = "stacked_bars"
 
 
+class ThresholdMode(StrEnum):
+    """What threshold step values are measured in."""
+
+    ABSOLUTE = "absolute"
+    # Percent of the way from the field's min to its max: a bound relative to a per-series max
+    # (index bytes against the GPU's memory) that no absolute value can express.
+    PERCENTAGE = "percentage"
+
+
 class QueryFormat(StrEnum):
     """The shape the Prometheus data source returns a query's result in."""
 
@@ -41,7 +50,12 @@ class QueryFormat(StrEnum):
 
 @dataclass(frozen=True)
 class Target:
-    """One PromQL query of a panel; ``unit`` overrides the panel's unit for this query's series."""
+    """One PromQL query of a panel; ``unit`` overrides the panel's unit for this query's series.
+
+    ``thresholds`` override the panel's for this query's series and are drawn as lines: a panel
+    whose series have different targets (utilisation above 70 %, miss rate below 20 %) needs one
+    set per series.
+    """
 
     expr: str
     legend: str = ""
@@ -49,6 +63,7 @@ class Target:
     format: QueryFormat = QueryFormat.TIME_SERIES
     unit: str | None = None
     right_axis: bool = False
+    thresholds: tuple[Threshold, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,7 @@ class Panel:
     unit: str
     targets: tuple[Target, ...]
     thresholds: tuple[Threshold, ...] = ()
+    threshold_mode: ThresholdMode = ThresholdMode.ABSOLUTE
     mappings: tuple[ValueMapping, ...] = ()
     style: Style = Style.LINES
     min: float | None = None

@@ -155,7 +155,9 @@ def bucket_distribution(title: str, histogram: str, note: str, by_hint: str = ""
     description = describe(
         histogram,
         f"Observations per bucket over the dashboard's range (bucket bounds in "
-        f"{metric(histogram).unit.value or 'units'}). {note}",
+        f"{metric(histogram).unit.value or 'units'}). {note} The seed names a histogram panel; Prometheus has "
+        "already bucketed the observations, so a bar per bucket shows the distribution (Grafana's histogram "
+        "panel would bucket the values a second time).",
     )
     return Panel(title, PanelKind.BAR_GAUGE, description, "short", (target,), **options)
 
@@ -193,6 +195,19 @@ def table_columns(names: dict[str, str], hidden: Iterable[str] = ("Time",)) -> t
             {"renameByName": dict(sorted(names.items())), "excludeByName": dict.fromkeys(sorted(hidden), True)},
         ),
     )
+
+
+def rows_to_fields(name: str, value: str, maximum: str) -> tuple[Transformation, ...]:
+    """One field per table row, named by column ``name`` and valued by ``value``, whose max is column ``maximum``.
+
+    A gauge per row then scales to its own row's max (each shard's index against its own GPU memory).
+    """
+    mappings = [
+        {"fieldName": name, "handlerKey": "field.name"},
+        {"fieldName": value, "handlerKey": "field.value"},
+        {"fieldName": maximum, "handlerKey": "max"},
+    ]
+    return (Transformation("rowsToFields", {"mappings": mappings}),)
 
 
 def edges(expr_by_pair: str, source_label: str, target_label: str, source: str = "$1") -> str:

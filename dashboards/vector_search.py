@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from observatory.dashboards.model import Dashboard, Panel, PanelKind, Style, Target, Threshold
+from observatory.dashboards.model import (
+    Dashboard,
+    Panel,
+    PanelKind,
+    QueryFormat,
+    Style,
+    Target,
+    Threshold,
+    ThresholdMode,
+)
 from observatory.dashboards.panels import (
     GREEN,
     RED,
@@ -15,6 +24,9 @@ from observatory.dashboards.panels import (
     quantile,
     rate,
     rises_to,
+    rows_to_fields,
+    table_columns,
+    unit_of,
 )
 
 SEED_PANELS = (
@@ -38,14 +50,19 @@ SEED_PANELS = (
     Panel(
         "Index Size in VRAM",
         PanelKind.GAUGE,
-        "Size of each shard's FAISS index (themis_faiss_index_size_bytes) as a share of its GPU memory "
-        "(themis_vram_total_bytes): the seed warns above 80 % of the available VRAM, a bound a share can "
-        "express; the index's bytes are in GPU Memory Usage (FAISS-specific).",
-        "percentunit",
-        (Target(f"{gauge('themis_faiss_index_size_bytes')} / {gauge('themis_vram_total_bytes')}", "{{shard}}"),),
-        thresholds=(Threshold(GREEN), Threshold(YELLOW, 0.8)),
+        "Size of each shard's FAISS index (themis_faiss_index_size_bytes) in bytes, one gauge per shard whose "
+        "full scale is that shard's GPU memory (themis_vram_total_bytes); yellow above 80 % of it, the seed's "
+        "warning bound.",
+        unit_of("themis_faiss_index_size_bytes"),
+        (
+            Target(gauge("themis_faiss_index_size_bytes"), "index", instant=True, format=QueryFormat.TABLE),
+            Target(gauge("themis_vram_total_bytes"), "VRAM", instant=True, format=QueryFormat.TABLE),
+        ),
+        thresholds=(Threshold(GREEN), Threshold(YELLOW, 80)),
+        # The bound is relative to each shard's own VRAM: a percentage threshold against a per-shard max.
+        threshold_mode=ThresholdMode.PERCENTAGE,
         min=0,
-        max=1,
+        transformations=table_columns({}) + rows_to_fields(name="shard", value="Value #A", maximum="Value #B"),
     ),
     metric_panel(
         "Recall@10 Accuracy",

@@ -121,17 +121,142 @@ def test_plugin_panels_name_their_stand_in() -> None:
         assert word.lower() in panels[title]["description"].lower(), title
 
 
-def test_seed_thresholds_are_converted() -> None:
-    panels = {p["title"]: p for data in _rendered().values() for p in data["panels"]}
+# The seed's thresholds and targets per panel, converted to our units (percent to a 0-1 ratio, ms to
+# seconds): colour steps from the base step up, each applying from its value upwards. Panels the seed
+# gives no threshold keep Grafana's single green base step.
+GREEN, YELLOW, RED = "green", "yellow", "red"
+SEED_THRESHOLDS = {
+    "Total Throughput": [(RED, None), (YELLOW, 5), (GREEN, 10)],  # Red <5 req/s, Yellow <10, Green >=10
+    "Aggregate Latency": [(GREEN, None), (YELLOW, 1), (RED, 2)],  # Red >2s, Yellow >1s (p95)
+    "Shard Health Heatmap": [(RED, None), (YELLOW, 0.5), (GREEN, 1)],  # 0 unhealthy, 0.5 degraded, 1 healthy
+    "CPU/GPU Utilization": [(GREEN, None), (YELLOW, 0.8), (RED, 0.95)],  # Red >95%, Yellow >80%
+    "Memory Usage (RAM + VRAM)": [(GREEN, None), (YELLOW, 0.75), (RED, 0.9)],  # Red >90%, Yellow >75%
+    "Active Connections": [(GREEN, None), (YELLOW, 50), (RED, 100)],  # Red >100, Yellow >50
+    "LoRA Cache Hit Rate": [(RED, None), (GREEN, 0.7)],  # Target: >70%
+    "Network Topology Health": [(RED, None), (YELLOW, 0.8), (GREEN, 0.95)],  # Red <80%, Yellow <95%
+    "Tokens per Second": [(RED, None), (YELLOW, 20), (GREEN, 50)],  # Red <20, Yellow <50, Green >=50
+    "Model Loading Time (Cold Start)": [(GREEN, None)],  # "Typical" ranges only, no threshold
+    "Active LoRA Adapters": [(GREEN, None), (YELLOW, 9)],  # Warning if >8: whole adapters, so from 9
+    "Queries per Second (QPS)": [(RED, None), (YELLOW, 10), (GREEN, 200)],  # >10 QPS (CPU), >200 QPS (GPU)
+    "Index Size in VRAM": [(GREEN, None), (YELLOW, 80)],  # Warning if >80% of available VRAM (percentage mode)
+    "Recall@10 Accuracy": [(RED, None), (YELLOW, 0.8), (GREEN, 0.9)],  # >80% acceptable, >90% good
+    "Reasoning Task Success Rate": [(RED, None), (GREEN, 0.95)],  # Target: >95%
+    "GPU Utilization Rate": [(RED, None), (GREEN, 0.7), ("dark-green", 0.85)],  # >70% good, >85% excellent
+}
+# Targets that differ between a panel's queries, as threshold lines on that query's series: (panel, legend).
+SEED_QUERY_THRESHOLDS = {
+    ("KV Cache Efficiency (PagedAttention)", "utilisation {{shard}}"): [(RED, None), (GREEN, 0.7)],  # >70%
+    ("KV Cache Efficiency (PagedAttention)", "miss rate {{shard}}"): [(GREEN, None), (RED, 0.2)],  # <20%
+    ("CUDA Fragmentation Events", "QPS {{shard}}"): [(GREEN, None), (RED, 65)],  # seed 002: risk above 65 QPS
+}
+# The seed's units in ours: percent as a 0-1 ratio, ms as seconds, MB/s and GB as byte units, € as currency.
+SEED_UNITS = {
+    "Total Throughput": "reqps",
+    "Aggregate Latency": "s",
+    "CPU/GPU Utilization": "percentunit",
+    "Memory Usage (RAM + VRAM)": "percentunit",
+    "Network Traffic (Inter-Shard)": "Bps",
+    "LoRA Transfer Activity": "bytes",
+    "LoRA Cache Hit Rate": "percentunit",
+    "Network Topology Health": "percentunit",
+    "KV Cache Efficiency (PagedAttention)": "percentunit",
+    "Model Loading Time (Cold Start)": "s",
+    "Inference Latency Breakdown": "s",
+    "Queries per Second (QPS)": "reqps",
+    "Search Latency Distribution": "s",
+    "Index Size in VRAM": "bytes",
+    "Recall@10 Accuracy": "percentunit",
+    "GPU Memory Usage (FAISS-specific)": "bytes",
+    "Parallel Execution Speedup": "s",
+    "Reasoning Task Success Rate": "percentunit",
+    "Perspective Agreement Matrix": "percentunit",
+    "Cost per 1M Tokens": "currencyEUR",
+    "Queries Processed (Total)": "short",
+    "Savings vs. GPT-4 (Daily)": "currencyEUR",
+    "GPU Utilization Rate": "percentunit",
+    "ROI Timeline (Break-Even Tracking)": "currencyEUR",
+    "Electricity Cost": "currencyEUR",
+}
 
-    def steps(title: str) -> list[tuple[str, float | None]]:
-        return [(s["color"], s.get("value")) for s in panels[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]]
 
-    assert steps("Aggregate Latency") == [("green", None), ("yellow", 1), ("red", 2)]
-    assert steps("Memory Usage (RAM + VRAM)") == [("green", None), ("yellow", 0.75), ("red", 0.9)]
-    assert steps("Network Topology Health") == [("red", None), ("yellow", 0.8), ("green", 0.95)]
-    assert steps("Tokens per Second") == [("red", None), ("yellow", 20), ("green", 50)]
-    assert panels["Memory Usage (RAM + VRAM)"]["fieldConfig"]["defaults"]["unit"] == "percentunit"
+def _panels_by_title() -> dict[str, dict]:
+    return {p["title"]: p for data in _rendered().values() for p in data["panels"]}
+
+
+def _steps(thresholds: dict) -> list[tuple[str, float | None]]:
+    return [(step["color"], step.get("value")) for step in thresholds["steps"]]
+
+
+@pytest.mark.parametrize(("title", "expected"), SEED_THRESHOLDS.items())
+def test_seed_thresholds_are_converted(title: str, expected: list[tuple[str, float | None]]) -> None:
+    thresholds = _panels_by_title()[title]["fieldConfig"]["defaults"]["thresholds"]
+    assert _steps(thresholds) == expected
+    assert thresholds["mode"] == ("percentage" if title == "Index Size in VRAM" else "absolute")
+
+
+@pytest.mark.parametrize(("where", "expected"), SEED_QUERY_THRESHOLDS.items())
+def test_per_query_targets_are_threshold_lines(where: tuple[str, str], expected: list) -> None:
+    title, legend = where
+    panel = _panels_by_title()[title]
+    ref_id = next(t["refId"] for t in panel["targets"] if t["legendFormat"] == legend)
+    override = next(o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["options"] == ref_id)
+    properties = {p["id"]: p["value"] for p in override["properties"]}
+    assert _steps(properties["thresholds"]) == expected
+    assert properties["custom.thresholdsStyle"] == {"mode": "line"}
+
+
+@pytest.mark.parametrize(("title", "unit"), SEED_UNITS.items())
+def test_seed_units_are_converted(title: str, unit: str) -> None:
+    assert _panels_by_title()[title]["fieldConfig"]["defaults"]["unit"] == unit
+
+
+def test_shard_health_maps_values_and_colours_green_to_red() -> None:
+    panel = _panels_by_title()["Shard Health Heatmap"]
+    mappings = panel["fieldConfig"]["defaults"]["mappings"][0]["options"]
+    assert {value: (m["text"], m["color"]) for value, m in mappings.items()} == {
+        "1": ("healthy", GREEN),
+        "0.5": ("degraded", YELLOW),
+        "0": ("unhealthy", RED),
+    }
+    # Linear and pinned to 0-1, so 0.5 lands on the scheme's middle colour (yellow).
+    color = panel["options"]["color"]
+    assert (color["scheme"], color["scale"], color["min"], color["max"]) == ("RdYlGn", "linear", 0, 1)
+
+
+def test_collaboration_matrix_has_source_on_x_and_starts_blue_at_zero() -> None:
+    panel = _panels_by_title()["Shard Collaboration Matrix"]
+    options = panel["transformations"][0]["options"]
+    assert (options["columnField"], options["rowField"]) == ("source_shard", "destination_shard")
+    assert panel["fieldConfig"]["defaults"]["min"] == 0
+    assert panel["fieldConfig"]["defaults"]["color"] == {"mode": "continuous-BlYlRd"}
+
+
+def test_query_flow_edges_are_as_wide_as_their_query_rate() -> None:
+    panel = _panels_by_title()["Federated RAG Query Flow"]
+    renamed = next(t for t in panel["transformations"] if t["id"] == "organize")["options"]["renameByName"]
+    assert renamed == {"Value #A": "mainstat", "Value #B": "thickness"}
+
+
+def test_index_size_gauges_scale_to_each_shards_vram() -> None:
+    panel = _panels_by_title()["Index Size in VRAM"]
+    mappings = next(t for t in panel["transformations"] if t["id"] == "rowsToFields")["options"]["mappings"]
+    assert {m["handlerKey"]: m["fieldName"] for m in mappings} == {
+        "field.name": "shard",
+        "field.value": "Value #A",
+        "max": "Value #B",
+    }
+    assert ["themis_vram_total_bytes" in t["expr"] for t in panel["targets"]] == [False, True]
+
+
+def test_histogram_stand_ins_say_why() -> None:
+    panels = _panels_by_title()
+    for title in (
+        "Consensus Latency (Multi-Perspective)",
+        "LoRA Adapter Switching Time",
+        "Multi-Perspective Consensus Time",
+    ):
+        assert panels[title]["type"] == "bargauge"
+        assert "bucket the values a second time" in panels[title]["description"], title
 
 
 def test_schema_version_is_current() -> None:
