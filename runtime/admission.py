@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 
 from observatory.runtime.errors import error_body
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -17,12 +16,10 @@ ENDPOINTS = {"inference": "inference", "search": "search", "documents": "documen
 class InFlightLimiter:
     """Counts requests in flight against a fixed capacity; thread-safe."""
 
-    def __init__(self, capacity: int, on_change: Callable[[int, int], None]) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._count = 0
         self._lock = threading.Lock()
-        self._on_change = on_change
-        on_change(0, capacity)
 
     @property
     def in_flight(self) -> int:
@@ -40,16 +37,12 @@ class InFlightLimiter:
             if self._count >= self.capacity:
                 return False
             self._count += 1
-            count = self._count
-        self._on_change(count, self.capacity)
         return True
 
     def release(self) -> None:
         """Give a slot back."""
         with self._lock:
             self._count -= 1
-            count = self._count
-        self._on_change(count, self.capacity)
 
 
 def endpoint_of(path: str) -> str:
@@ -64,20 +57,16 @@ class Admission:
     Probes, ``/metrics`` and admin calls bypass it, so a saturated shard still answers them.
     """
 
-    def __init__(
-        self, app: ASGIApp, limiter: InFlightLimiter, retry_after_s: int, on_reject: Callable[[str], None]
-    ) -> None:
+    def __init__(self, app: ASGIApp, limiter: InFlightLimiter, retry_after_s: int) -> None:
         self.app = app
         self._limiter = limiter
         self._retry_after = str(retry_after_s).encode()
-        self._on_reject = on_reject
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
         if not self._limiter.try_acquire():
-            self._on_reject(scope["path"])
             body = json.dumps(error_body("the shard is at capacity; retry later")).encode()
             headers = [
                 (b"content-type", b"application/json"),

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from observatory.runtime import routes_admin, routes_inference, routes_lora, routes_probes, routes_search
 from observatory.runtime.admission import Admission
 from observatory.runtime.errors import install_error_handlers
+from observatory.runtime.outcomes import Outcomes
 from observatory.runtime.service import Shard, package_version
 
 
@@ -30,7 +31,7 @@ def create_app(shard: Shard) -> FastAPI:
     for module in (routes_inference, routes_search, routes_lora, routes_probes, routes_admin):
         app.include_router(module.router)
     install_error_handlers(app)
-    app.add_middleware(
-        Admission, limiter=shard.limiter, retry_after_s=shard.settings.retry_after_s, on_reject=shard.rejected
-    )
+    # The middleware added last runs first: Outcomes wraps Admission to see its 429 answers.
+    app.add_middleware(Admission, limiter=shard.limiter, retry_after_s=shard.settings.retry_after_s)
+    app.add_middleware(Outcomes, on_failure=shard.metrics.request_failed)
     return app

@@ -1,21 +1,28 @@
 """The shard's instruments, built from the catalogue, and the calls that record into them.
 
-Every ``Source.SHARD`` catalogue entry becomes one live instrument in the runtime's own
-registry (names, labels and buckets come from the catalogue). Children whose labels are fixed
-for the shard's life are bound once, since ``labels()`` costs twice an ``observe()``.
+Every ``Source.SHARD`` catalogue entry becomes one live instrument (names, labels and buckets come
+from the catalogue). Children whose labels are fixed for the shard's life are bound once, since
+``labels()`` costs twice an ``observe()``; state the shard already keeps (requests in flight) is
+read at scrape time instead of being copied into a gauge on every request.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, disable_created_metrics
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric as Family
 
 from observatory.catalogue import CATALOGUE
-from observatory.catalogue.labels import ADAPTER, DOMAIN, MODEL
+from observatory.catalogue.labels import ADAPTER, DOMAIN, MODEL, STATUS
+from observatory.catalogue.shard import ENDPOINT
 from observatory.exposition import instrument
-from observatory.metric import OTHER, Label, Source
+from observatory.metric import OTHER, Label, MetricType, Source
+
+# Endpoints whose requests carry an outcome counter, and the counter.
+OUTCOME_COUNTERS = {"inference": "themis_inference_requests_total", "search": "themis_vector_search_queries_total"}
 
 
 class LabelFolder:
@@ -52,45 +59,69 @@ class _Disabled:
     def set(self, _: float) -> None:
         pass
 
+    def set_function(self, _: Callable[[], float]) -> None:
+        pass
+
     def observe(self, _: float) -> None:
         pass
 
 
+class _CatalogueOnly:
+    """The instruments' families without the ``_created`` samples prometheus_client adds.
+
+    The catalogue declares no ``_created`` series. prometheus_client can stop making them only
+    process-wide (``disable_created_metrics``); dropping them here leaves that switch alone.
+    """
+
+    def __init__(self, instruments: CollectorRegistry) -> None:
+        self._instruments = instruments
+
+    def collect(self) -> Iterator[Family]:
+        for family in self._instruments.collect():
+            created = f"{family.name}_created"
+            family.samples = [sample for sample in family.samples if sample.name != created]
+            yield family
+
+
 class ShardMetrics:
-    """Records the shard's work into the ``Source.SHARD`` catalogue metrics."""
+    """Records the shard's work into the ``Source.SHARD`` catalogue metrics.
+
+    ``registry`` serves exactly the catalogue's series. Successes are recorded where the work
+    happens (with their latency, tokens, queries); every other outcome of an API request is
+    recorded once from its HTTP status by :meth:`request_failed`.
+    """
 
     def __init__(self, shard: str, domain: str, model: str, version: str, enabled: bool = True) -> None:
-        # The shard exposes exactly the catalogue's series; ``_created`` gauges are not in it.
-        # (prometheus_client keeps this switch per process, and one process serves one shard.)
-        disable_created_metrics()
-        self.registry = CollectorRegistry()
-        self.enabled = enabled
-        self._fold_model = LabelFolder(MODEL)
+        instruments = CollectorRegistry()
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_CatalogueOnly(instruments))
         self._fold_adapter = LabelFolder(ADAPTER)
         self._shard = shard
-        self.model = self._fold_model(model)
+        self.model = LabelFolder(MODEL)(model)
         metrics = CATALOGUE.by_source(Source.SHARD)
-        self._i = {m.name: instrument(m, self.registry) if enabled else _Disabled() for m in metrics}
+        self._i = {m.name: instrument(m, instruments) if enabled else _Disabled() for m in metrics}
         i, s, mdl = self._i, shard, self.model
-        self._requests = {
-            status: i["themis_inference_requests_total"].labels(s, mdl, status)
-            for status in ("success", "client_error", "server_error", "rejected")
+        # Gauges labelled by the shard alone, bound once.
+        self._gauges = {
+            m.name: i[m.name].labels(s) for m in metrics if m.type is MetricType.GAUGE and m.label_names == ("shard",)
         }
+        outcome_labels = {"inference": (s, mdl), "search": (s,)}
+        self._outcomes = {
+            (endpoint, status): i[name].labels(*outcome_labels[endpoint], status)
+            for endpoint, name in OUTCOME_COUNTERS.items()
+            for status in STATUS.values
+        }
+        self._requests = self._outcomes["inference", "success"]
+        self._search_queries = self._outcomes["search", "success"]
+        self._rejected = {e: i["themis_requests_rejected_total"].labels(s, e) for e in ENDPOINT.values}
         self._latency = i["themis_inference_latency_seconds"].labels(s, mdl)
-        self._stage = {
-            stage: i["themis_inference_stage_latency_seconds"].labels(s, stage)
-            for stage in ("tokenize", "prompt_eval", "generation")
-        }
+        self._stage = {stage: i["themis_inference_stage_latency_seconds"].labels(s, stage)
+                       for stage in ("tokenize", "prompt_eval", "generation")}  # fmt: skip
         self._generated = i["themis_generated_tokens_total"].labels(s, mdl)
         self._prompt = i["themis_prompt_tokens_total"].labels(s, mdl)
         self._batch = i["themis_inference_batch_size"].labels(s)
-        self._kv_usage = i["themis_kv_cache_usage_ratio"].labels(s)
         self._kv_lookups = i["themis_kv_cache_lookups_total"].labels(s)
         self._kv_misses = i["themis_kv_cache_misses_total"].labels(s)
-        self._search_queries = {
-            status: i["themis_vector_search_queries_total"].labels(s, status)
-            for status in ("success", "client_error", "server_error", "rejected")
-        }
         self._search_latency = i["themis_vector_search_latency_seconds"].labels(s)
         self._search_batch = i["themis_vector_search_batch_size"].labels(s)
         self._search_batch_latency = i["themis_vector_search_batch_latency_seconds"].labels(s)
@@ -98,32 +129,31 @@ class ShardMetrics:
         self._lora_switch = i["themis_lora_switch_latency_seconds"].labels(s)
         self._lora_cache_requests = i["themis_lora_cache_requests_total"].labels(s)
         self._lora_cache_hits = i["themis_lora_cache_hits_total"].labels(s)
-        self._in_flight = i["themis_requests_in_flight"].labels(s)
+        self._model_loaded = i["themis_model_loaded"].labels(s, mdl)
         # Series that exist from the start, so that rate() and absent() see them before any event.
         i["themis_cuda_fragmentation_events_total"].labels(s)
-        i["themis_model_loaded"].labels(s, mdl).set(0)
-        i["themis_active_lora_adapters"].labels(s).set(0)
-        i["themis_faiss_index_vram_bytes"].labels(s).set(0)
-        i["themis_faiss_scratch_vram_bytes"].labels(s).set(0)
+        self._model_loaded.set(0)
+        for name in ("themis_active_lora_adapters", "themis_faiss_index_vram_bytes", "themis_faiss_scratch_vram_bytes"):
+            self.gauge(name, 0)
         i["themis_shard_info"].labels(s, LabelFolder(DOMAIN)(domain), version).set(1)
-        i["themis_shard_start_time_seconds"].labels(s).set(time.time())
+        self.gauge("themis_shard_start_time_seconds", time.time())
 
     def gauge(self, name: str, value: float) -> None:
         """Set a shard-level gauge (labelled by ``shard`` only) named in the catalogue."""
-        self._i[name].labels(self._shard).set(value)
+        self._gauges[name].set(value)
 
     def model_loaded(self, seconds: float, size_bytes: int, quality: dict[str, float]) -> None:
         """The model finished loading in ``seconds``."""
         i, s, mdl = self._i, self._shard, self.model
         i["themis_model_load_latency_seconds"].labels(s, mdl).observe(seconds)
-        i["themis_model_loaded"].labels(s, mdl).set(1)
+        self._model_loaded.set(1)
         i["themis_model_size_bytes"].labels(s, mdl).set(size_bytes)
         for benchmark, score in quality.items():
             i["themis_model_quality_ratio"].labels(s, mdl, benchmark).set(score)
 
     def model_unloaded(self) -> None:
         """The model stopped serving."""
-        self._i["themis_model_loaded"].labels(self._shard, self.model).set(0)
+        self._model_loaded.set(0)
 
     def inference(
         self,
@@ -135,7 +165,7 @@ class ShardMetrics:
         kv_usage: float,
     ) -> None:
         """One successful inference request."""
-        self._requests["success"].inc()
+        self._requests.inc()
         self._latency.observe(seconds)
         for stage, stage_seconds in stages.items():
             self._stage[stage].observe(stage_seconds)
@@ -144,11 +174,18 @@ class ShardMetrics:
         self._batch.observe(1)  # llama.cpp serves one request per context at a time
         self._kv_lookups.inc(prompt_tokens)
         self._kv_misses.inc(evaluated_prompt_tokens)
-        self._kv_usage.set(kv_usage)
+        self.gauge("themis_kv_cache_usage_ratio", kv_usage)
 
-    def inference_failed(self, status: str) -> None:
-        """An inference request that ended with ``status`` (client_error, server_error, rejected)."""
-        self._requests[status].inc()
+    def request_failed(self, endpoint: str, status: str) -> None:
+        """An API request to ``endpoint`` ended with ``status`` (client_error, server_error, rejected).
+
+        A failed search counts once: a refused body's queries are not known.
+        """
+        if status == "rejected":
+            self._rejected[endpoint].inc()
+        counter = self._outcomes.get((endpoint, status))
+        if counter is not None:
+            counter.inc()
 
     def adapters_used(self, names: tuple[str, ...], cache_hits: int, switch_seconds: float | None) -> None:
         """A request applied ``names``; ``cache_hits`` of them were loaded already."""
@@ -168,12 +205,11 @@ class ShardMetrics:
         self.gauge("themis_vram_budget_bytes", budget)
         self.gauge("themis_vram_reserved_bytes", reserved)
 
-    def search(self, seconds: float, status: str, queries: int = 1) -> None:
-        """``queries`` search queries finished with ``status`` after ``seconds`` in the queue."""
-        self._search_queries[status].inc(queries)
-        if status == "success":
-            for _ in range(queries):
-                self._search_latency.observe(seconds)
+    def search(self, seconds: float, queries: int = 1) -> None:
+        """``queries`` search queries succeeded after ``seconds`` through the queue."""
+        self._search_queries.inc(queries)
+        for _ in range(queries):
+            self._search_latency.observe(seconds)
 
     def search_batch(self, rows: int, seconds: float) -> None:
         """The index searched one micro-batch of ``rows`` queries in ``seconds``."""
@@ -186,11 +222,12 @@ class ShardMetrics:
         self.gauge("themis_faiss_index_vectors", total)
         self.gauge("themis_faiss_index_size_bytes", size_bytes)
 
-    def in_flight(self, count: int, capacity: int) -> None:
-        """Requests in flight and the capacity before 429."""
-        self._in_flight.set(count)
-        self.gauge("themis_request_capacity", capacity)
+    def faiss_vram(self, index_bytes: int, scratch_bytes: int) -> None:
+        """Device memory of the served FAISS index and the scratch space its GPU resources reserve."""
+        self.gauge("themis_faiss_index_vram_bytes", index_bytes)
+        self.gauge("themis_faiss_scratch_vram_bytes", scratch_bytes)
 
-    def rejected(self, endpoint: str) -> None:
-        """A request to ``endpoint`` was refused with 429."""
-        self._i["themis_requests_rejected_total"].labels(self._shard, endpoint).inc()
+    def track_requests(self, in_flight: Callable[[], int], capacity: int) -> None:
+        """Requests in flight, read from ``in_flight`` at each scrape, and the capacity before 429."""
+        self._gauges["themis_requests_in_flight"].set_function(in_flight)
+        self.gauge("themis_request_capacity", capacity)

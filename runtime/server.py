@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cache-dir", dest="cache_dir", type=Path, help="where the generated model is kept")
     parser.add_argument("--max-in-flight", dest="max_in_flight", type=int, help="requests in flight before 429")
     parser.add_argument("--gpu-profile", dest="gpu_profile", help="VRAM budget profile: gtx_1080, rtx_4070, ...")
+    parser.add_argument("--gpu-layers", dest="n_gpu_layers", type=int,
+                        help="model layers llama.cpp offloads to the GPU (default 0; -1: all)")  # fmt: skip
     parser.add_argument("--no-metrics", dest="metrics_enabled", action="store_const", const=False,
                         help="record no metrics (benchmark baseline)")  # fmt: skip
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -37,15 +40,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> ShardSettings:
     """Settings from the parsed command line."""
-    flags = ("domain", "port", "host", "model", "cache_dir", "max_in_flight", "gpu_profile", "metrics_enabled")
+    flags = ("domain", "port", "host", "model", "cache_dir", "max_in_flight", "gpu_profile", "n_gpu_layers",
+             "metrics_enabled")  # fmt: skip
     settings = load_settings(args.config, {name: getattr(args, name) for name in flags})
     if not model_exists(settings.model):
         raise SettingsError(f"--model: no such file: {settings.model}")
     return settings
 
 
+def _stopped_as_asked(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: ShardSettings, log_level: str = "info") -> None:
-    """Run the shard until it is told to stop; uvicorn turns SIGTERM into a graceful shutdown."""
+    """Run the shard until it is told to stop; SIGTERM and SIGINT drain it, then it exits 0.
+
+    uvicorn catches both signals to drain in-flight requests, and after its shutdown re-raises the
+    one it caught under the handler it found installed; the default handler would end a cleanly
+    drained shard with -15. The handler found is this one: a stop asked for is a clean exit. It also
+    ends a shard cleanly if a signal arrives before uvicorn listens (while the model is generated).
+    """
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _stopped_as_asked)
     server: uvicorn.Server | None = None
 
     def request_shutdown() -> None:

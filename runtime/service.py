@@ -15,12 +15,13 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 from observatory.runtime.adapters import AdapterCache
-from observatory.runtime.admission import InFlightLimiter, endpoint_of
+from observatory.runtime.admission import InFlightLimiter
 from observatory.runtime.batcher import SearchBatcher
 from observatory.runtime.engine import Completion, LlamaEngine
 from observatory.runtime.errors import ShardError, input_error, not_found, unavailable
 from observatory.runtime.health import HEALTH_SCORES, ShardState, overall_status
 from observatory.runtime.metrics import ShardMetrics
+from observatory.runtime.placement import choose_placement
 from observatory.runtime.schemas import (
     DocumentsRequest,
     Hit,
@@ -46,12 +47,6 @@ def package_version() -> str:
         return "unknown"
 
 
-def _status_of(error: BaseException) -> str:
-    if isinstance(error, ShardError | VRAMLimitError):
-        return "client_error" if getattr(error, "status", 507) < 500 else "server_error"
-    return "server_error"
-
-
 class Shard:
     """One domain shard: what the API serves and the probes inspect."""
 
@@ -69,7 +64,8 @@ class Shard:
             self.model_path, settings.n_ctx, settings.n_threads, settings.n_gpu_layers, settings.seed
         )
         self.adapters = AdapterCache(self.engine, self.vram, self.adapter_dir)
-        self.limiter = InFlightLimiter(settings.max_in_flight, self.metrics.in_flight)
+        self.limiter = InFlightLimiter(settings.max_in_flight)
+        self.metrics.track_requests(lambda: self.limiter.in_flight, self.limiter.capacity)
         self.index: VectorIndex | None = None
         self.batcher: SearchBatcher | None = None
         self.texts: dict[int, str] = {}
@@ -90,13 +86,14 @@ class Shard:
             log.error("the shard could not load its model: %s", error)
             self.metrics.gauge("themis_shard_health_status", 0.0)
             return
+        placement = choose_placement(self.settings.faiss_gpu_scratch_bytes)
         self.index = VectorIndex(facts.embedding_dim, self.settings.index_kind, self.settings.ivf_nlist,
-                                 self.settings.ivf_nprobe)  # fmt: skip
+                                 self.settings.ivf_nprobe, placement)  # fmt: skip
         self.batcher = SearchBatcher(
             self.index, self.settings.search_batch_max, self.settings.search_batch_wait_s, self.metrics.search_batch
         )
         await self.batcher.start()
-        self.metrics.index_changed("add", 0, 0, 0)
+        self._record_index("add", 0, self.index)
         self.started = True
         self.refresh_health()
         log.info("shard %s serving %s (%d bytes)", self.settings.shard_name, self.model_name, facts.size_bytes)
@@ -140,29 +137,16 @@ class Shard:
         self.metrics.gauge("themis_shard_health_status", HEALTH_SCORES[status])
         return status
 
-    def rejected(self, path: str) -> None:
-        """Record a 429 for ``path``."""
-        endpoint = endpoint_of(path)
-        self.metrics.rejected(endpoint)
-        if endpoint == "inference":
-            self.metrics.inference_failed("rejected")
-        elif endpoint == "search":
-            self.metrics.search(0.0, "rejected")
-
     # -- inference ----------------------------------------------------------------------------
 
     async def infer(self, request: InferenceRequest) -> InferenceResponse:
-        """Run one completion and record it."""
+        """Run one completion and record it (a refusal is recorded from its HTTP status by the app)."""
         started = time.perf_counter()
-        try:
-            self._require_started()
-            if len(request.prompt) > self.settings.max_prompt_chars:
-                raise input_error("prompt", f"prompt: longer than {self.settings.max_prompt_chars} characters")
-            wanted = [(adapter.name, adapter.scale) for adapter in request.adapters]
-            completion, hits = await asyncio.to_thread(self._complete, request, wanted)
-        except BaseException as error:
-            self.metrics.inference_failed(_status_of(error))
-            raise
+        self._require_started()
+        if len(request.prompt) > self.settings.max_prompt_chars:
+            raise input_error("prompt", f"prompt: longer than {self.settings.max_prompt_chars} characters")
+        wanted = [(adapter.name, adapter.scale) for adapter in request.adapters]
+        completion, hits = await asyncio.to_thread(self._complete, request, wanted)
         seconds = time.perf_counter() - started
         stages = {
             "tokenize": completion.tokenize_seconds,
@@ -235,7 +219,7 @@ class Shard:
         for vector_id, document in zip(chosen, request.documents, strict=True):
             if document.text is not None:
                 self.texts[vector_id] = document.text
-        self.metrics.index_changed("add", len(chosen), index.count, index.size_bytes)
+        self._record_index("add", len(chosen), index)
         await self._maybe_measure_recall(index)
         return chosen
 
@@ -245,23 +229,26 @@ class Shard:
         if not await asyncio.to_thread(index.remove, vector_id):
             raise not_found("id", f"no document with id {vector_id}")
         self.texts.pop(vector_id, None)
-        self.metrics.index_changed("remove", 1, index.count, index.size_bytes)
+        self._record_index("remove", 1, index)
+
+    def _record_index(self, operation: str, vectors: int, index: VectorIndex) -> None:
+        self.metrics.index_changed(operation, vectors, index.count, index.size_bytes)
+        self.metrics.faiss_vram(index.vram_bytes, index.placement.scratch_bytes)
 
     async def search(self, request: SearchRequest) -> list[list[Hit]]:
-        """The ``k`` nearest documents for each query, through the micro-batching queue."""
+        """The ``k`` nearest documents for each query, through the micro-batching queue.
+
+        Successful queries are recorded here; a refusal is recorded from its HTTP status by the app.
+        """
         started = time.perf_counter()
         queries = request.as_queries()
-        try:
-            index = self._require_index()
-            if request.k > index.count:
-                raise input_error("k", f"k: {request.k} is larger than the index ({index.count} vectors)")
-            vectors = await self._vectors(queries, "queries" if request.queries is not None else None)
-            assert self.batcher is not None
-            distances, ids = await self.batcher.search(vectors, request.k)
-        except BaseException as error:
-            self.metrics.search(0.0, _status_of(error), len(queries))
-            raise
-        self.metrics.search(time.perf_counter() - started, "success", len(queries))
+        index = self._require_index()
+        if request.k > index.count:
+            raise input_error("k", f"k: {request.k} is larger than the index ({index.count} vectors)")
+        vectors = await self._vectors(queries, "queries" if request.queries is not None else None)
+        assert self.batcher is not None
+        distances, ids = await self.batcher.search(vectors, request.k)
+        self.metrics.search(time.perf_counter() - started, len(queries))
         return [
             [Hit(id=int(i), distance=float(d), text=self.texts.get(int(i))) for d, i in zip(row_d, row_i, strict=True)
              if i >= 0]

@@ -33,7 +33,7 @@ class ShardSettings(BaseModel):
     adapter_dir: Path | None = Field(None, description="LoRA adapters (<name>.gguf); default: generated ones.")
     n_ctx: int = Field(2048, ge=64, le=131072)
     n_threads: int | None = Field(None, ge=1)
-    n_gpu_layers: int = 0
+    n_gpu_layers: int = Field(0, ge=-1, description="Layers llama.cpp offloads to the GPU; -1: all.")
     seed: int = 1234
     max_prompt_chars: int = Field(8192, ge=1)
     max_in_flight: int = Field(16, ge=1)
@@ -45,6 +45,7 @@ class ShardSettings(BaseModel):
     metrics_enabled: bool = True
     model_quality: dict[str, float] = Field(default_factory=dict)
     index_kind: Literal["flat", "ivf"] = "ivf"
+    faiss_gpu_scratch_bytes: int = Field(256 * 1024**2, ge=0, description="FAISS temporary memory on a GPU.")
     ivf_nlist: int = Field(16, ge=1)
     ivf_nprobe: int = Field(4, ge=1)
     search_batch_max: int = Field(32, ge=1)

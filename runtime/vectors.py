@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import faiss
 import numpy as np
+from observatory.runtime.placement import CpuPlacement, Placement
 
 # FAISS warns below 39 training points per IVF list; the index stays exact until it has that many.
 TRAIN_POINTS_PER_LIST = 39
@@ -17,18 +18,24 @@ class VectorIndex:
 
     The raw vectors are kept so that the IVF index can be retrained as the collection grows (it is
     rebuilt whenever the collection doubles) and recall can be measured against an exact search.
+    The index is built and changed on the CPU; ``placement`` decides where it is searched. A GPU
+    copy is made again before the first search after a change, since GPU indexes cannot remove ids.
     """
 
-    def __init__(self, dim: int, kind: str = "ivf", nlist: int = 16, nprobe: int = 4) -> None:
+    def __init__(
+        self, dim: int, kind: str = "ivf", nlist: int = 16, nprobe: int = 4, placement: Placement | None = None
+    ) -> None:
         self.dim = dim
         self.kind = kind
         self.nlist = nlist
         self.nprobe = nprobe
+        self.placement = placement or CpuPlacement()
+        self._searched: faiss.Index | None = None  # the placed copy; None once a change made it stale
         self._vectors: dict[int, np.ndarray] = {}
         self._lock = threading.RLock()
         self._trained_at = 0
         self._next_id = 1
-        self._served = self._flat()
+        self._built = self._flat()
 
     @property
     def count(self) -> int:
@@ -38,14 +45,19 @@ class VectorIndex:
     @property
     def is_ivf(self) -> bool:
         """Whether the served index is the approximate IVF index (else exact)."""
-        return isinstance(self._served, faiss.IndexIVF)
+        return isinstance(self._built, faiss.IndexIVF)
 
     @property
     def size_bytes(self) -> int:
-        """Memory of the served index's vectors, ids and centroids."""
+        """Memory of the built index's vectors, ids and centroids."""
         per_vector = self.dim * 4 + 8
         centroids = self.nlist * self.dim * 4 if self.is_ivf else 0
         return self.count * per_vector + centroids
+
+    @property
+    def vram_bytes(self) -> int:
+        """Device memory of the searched copy (0 on the CPU)."""
+        return self.placement.index_bytes(self.count, self.dim)
 
     def contains(self, vector_id: int) -> bool:
         """Whether ``vector_id`` is in the index."""
@@ -67,7 +79,8 @@ class VectorIndex:
             if self._needs_training():
                 self._rebuild()
             else:
-                self._served.add_with_ids(vectors, np.asarray(chosen, dtype=np.int64))
+                self._built.add_with_ids(vectors, np.asarray(chosen, dtype=np.int64))
+            self._searched = None
             return chosen
 
     def remove(self, vector_id: int) -> bool:
@@ -75,14 +88,15 @@ class VectorIndex:
         with self._lock:
             if self._vectors.pop(vector_id, None) is None:
                 return False
-            self._served.remove_ids(np.asarray([vector_id], dtype=np.int64))
+            self._built.remove_ids(np.asarray([vector_id], dtype=np.int64))
+            self._searched = None
             return True
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Squared L2 distances and ids of the ``k`` nearest vectors per query row, nearest first."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         with self._lock:
-            return self._served.search(queries, k)
+            return self._searchable().search(queries, k)
 
     def recall_at(self, sample: int, k: int = 10, seed: int = 0) -> float | None:
         """Recall@k of the served index against an exact search, for ``sample`` stored vectors as queries.
@@ -101,10 +115,15 @@ class VectorIndex:
             exact = faiss.IndexFlatL2(self.dim)
             exact.add(matrix)
             _, exact_rows = exact.search(queries, k)
-            _, served_ids = self._served.search(queries, k)
+            _, served_ids = self._searchable().search(queries, k)
         truth = ids[exact_rows]
         found = sum(len(set(want) & set(got)) for want, got in zip(truth, served_ids, strict=True))
         return found / (len(picks) * k)
+
+    def _searchable(self) -> faiss.Index:
+        if self._searched is None:
+            self._searched = self.placement.place(self._built)
+        return self._searched
 
     def _flat(self) -> faiss.Index:
         return faiss.IndexIDMap2(faiss.IndexFlatL2(self.dim))
@@ -121,5 +140,5 @@ class VectorIndex:
         index.train(matrix)
         index.nprobe = self.nprobe
         index.add_with_ids(matrix, ids)
-        self._served = index
+        self._built = index
         self._trained_at = self.count

@@ -1,10 +1,14 @@
 """A real ``observatory-shard`` process: serves on loopback, stops on SIGTERM and on an admin shutdown."""
 
+import json
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -34,11 +38,41 @@ def test_serves_inference_search_and_metrics_then_stops_on_sigterm(cache, tmp_pa
         assert len(families) == len(CATALOGUE.by_source(Source.SHARD))
         assert get_json(f"{base}/ready")[0] == 200
         shard.process.send_signal(signal.SIGTERM)
-        # uvicorn drains, runs the app's shutdown, then re-raises the signal it caught.
-        assert shard.process.wait(timeout=20) in (0, -signal.SIGTERM)
+        assert shard.process.wait(timeout=20) == 0
         log = shard.log()
         assert "Application shutdown complete" in log
         assert "Traceback" not in log
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+def test_sigterm_drains_a_request_in_flight_then_exits_0(cache, tmp_path):
+    with running_shard(cache, tmp_path) as (shard, base):
+        port = urlsplit(base).port
+        body = json.dumps({"prompt": "Hello", "max_tokens": 4}).encode()
+        head = (f"POST /api/v1/inference HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            client.sendall(head + body[:5])  # admitted, and waiting for the rest of its body
+            deadline = time.monotonic() + 20
+            while get_json(f"{base}/health")[1]["active_requests"] != 1:
+                assert time.monotonic() < deadline, "the request was never admitted"
+                time.sleep(0.02)
+            shard.process.send_signal(signal.SIGTERM)
+            while _listening(port):  # shutdown has begun once the listener is closed
+                assert time.monotonic() < deadline, "SIGTERM did not start the shutdown"
+                time.sleep(0.02)
+            assert shard.process.poll() is None  # still draining the request in flight
+            client.sendall(body[5:])
+            answer = client.makefile("rb").read().decode()
+        assert answer.startswith("HTTP/1.1 200")
+        assert json.loads(answer.split("\r\n\r\n", 1)[1])["completion_tokens"] == 4
+        assert shard.process.wait(timeout=20) == 0
+        assert "Traceback" not in shard.log()
 
 
 @pytest.mark.slow

@@ -166,7 +166,9 @@ def test_backpressure_answers_429_and_turns_ready_false(client):
         assert refused.headers["retry-after"] == "1"
         assert client.get("/ready").status_code == 503
         assert client.get("/health").json()["status"] == "degraded"
-        assert client.get("/metrics").status_code == 200  # probes and scrapes bypass admission
+        scrape = client.get("/metrics")  # probes and scrapes bypass admission
+        assert scrape.status_code == 200
+        assert 'themis_requests_in_flight{shard="legal"} 4.0' in scrape.text  # read from the limiter
     finally:
         for _ in range(held):
             limiter.release()

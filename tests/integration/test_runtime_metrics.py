@@ -116,3 +116,56 @@ def test_adapter_cache_counts_misses_and_hits(scrapes):
 def test_recall_is_a_ratio(scrapes):
     (sample,) = scrapes[1]["themis_vector_search_recall_at_10_ratio"].samples
     assert 0 < sample.value <= 1
+
+
+def _outcomes(client) -> dict[tuple[str, str], float]:
+    """Requests by (endpoint, status), and 429s by ("rejected_total", endpoint)."""
+    metrics = client.shard.metrics
+    shard = {"shard": "legal"}
+    sample = metrics.registry.get_sample_value
+    counts = {}
+    for status in ("success", "client_error", "server_error", "rejected"):
+        counts["inference", status] = sample("themis_inference_requests_total", shard | {"model": metrics.model,
+                                                                                         "status": status})  # fmt: skip
+        counts["search", status] = sample("themis_vector_search_queries_total", shard | {"status": status})
+    for endpoint in ("inference", "search"):
+        counts["rejected_total", endpoint] = sample("themis_requests_rejected_total", shard | {"endpoint": endpoint})
+    return counts
+
+
+def test_every_finished_request_is_counted_with_its_status(tmp_path_factory):
+    with started_client(settings(model_cache(tmp_path_factory), max_in_flight=2)) as client:
+        client.post("/api/v1/documents", json={"documents": [{"vector": [0.5] * 64}]})
+        refused = [
+            ("/api/v1/inference", {"prompt": ""}),  # request validation
+            ("/api/v1/inference", {"prompt": "x", "adapters": [{"name": "no-such"}]}),  # refused by the shard
+            ("/api/v1/search", {"vector": [1.0] * 64, "k": 0}),  # request validation
+            ("/api/v1/search", {"vector": [1.0] * 3, "k": 1}),  # wrong dimension, refused by the shard
+        ]
+        for path, body in refused:
+            assert client.post(path, json=body).status_code == 422
+        assert client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 2}).status_code == 200
+        limiter = client.shard.limiter
+        while limiter.try_acquire():
+            pass
+        assert client.post("/api/v1/inference", json={"prompt": "x"}).status_code == 429
+        assert client.post("/api/v1/search", json={"vector": [1.0] * 64}).status_code == 429
+        for _ in range(limiter.capacity):
+            limiter.release()
+        counts = _outcomes(client)
+    assert counts[("inference", "client_error")] == 2
+    assert counts[("search", "client_error")] == 2
+    assert counts[("inference", "success")] == 1
+    assert counts[("inference", "rejected")] == counts[("search", "rejected")] == 1
+    assert counts[("rejected_total", "inference")] == counts[("rejected_total", "search")] == 1
+    assert counts[("inference", "server_error")] == counts[("search", "server_error")] == 0
+
+
+def test_a_server_error_is_counted(tmp_path_factory):
+    # A model over the VRAM budget never loads: the shard answers 503 to every API request.
+    with started_client(settings(model_cache(tmp_path_factory), vram_budget_bytes=1000)) as client:
+        assert client.post("/api/v1/inference", json={"prompt": "x"}).status_code == 503
+        assert client.post("/api/v1/search", json={"vector": [1.0] * 64}).status_code == 503
+        counts = _outcomes(client)
+    assert counts[("inference", "server_error")] == counts[("search", "server_error")] == 1
+    assert counts[("inference", "client_error")] == 0

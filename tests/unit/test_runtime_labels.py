@@ -1,7 +1,7 @@
 """Label values that come from requests stay within the catalogue's declared bounds."""
 
 from observatory.runtime.metrics import LabelFolder, ShardMetrics
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from observatory.catalogue.labels import ADAPTER, DOMAIN
 from observatory.metric import Label
@@ -28,6 +28,16 @@ def test_adapter_label_never_exceeds_its_declared_bound():
 
 def test_metrics_off_records_nothing():
     metrics = ShardMetrics("legal", "legal", "model", "0", enabled=False)
-    metrics.search(0.1, "success")
-    metrics.rejected("search")
+    metrics.search(0.1)
+    metrics.request_failed("search", "rejected")
     assert generate_latest(metrics.registry) == b""
+
+
+def test_the_registry_serves_no_created_series_and_leaves_the_process_switch_alone():
+    metrics = ShardMetrics("legal", "legal", "model", "0")
+    metrics.search(0.1)
+    assert b"_created" not in generate_latest(metrics.registry)
+    # Another registry in the same process still gets prometheus_client's default _created series.
+    elsewhere = CollectorRegistry()
+    Counter("elsewhere_events_total", "Events.", registry=elsewhere).inc()
+    assert elsewhere.get_sample_value("elsewhere_events_created") is not None

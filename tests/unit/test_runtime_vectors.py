@@ -2,8 +2,11 @@
 
 import asyncio
 
+import faiss
 import numpy as np
+import pytest
 from observatory.runtime.batcher import SearchBatcher
+from observatory.runtime.placement import MIB, CpuPlacement, GpuPlacement, choose_placement, faiss_gpu_present
 from observatory.runtime.vectors import VectorIndex
 
 
@@ -69,3 +72,31 @@ def test_concurrent_queries_share_micro_batches():
     assert max(batches) > 1
     for query, (_, ids) in zip(queries, results, strict=True):
         assert list(ids[0]) == list(index.search(query, 3)[1][0])
+
+
+def test_the_cpu_index_is_served_where_faiss_has_no_gpu():
+    if faiss_gpu_present():
+        pytest.skip("faiss sees a GPU here; the GPU test covers this machine")
+    placement = choose_placement(64 * MIB)
+    assert isinstance(placement, CpuPlacement)
+    index = VectorIndex(8, kind="flat", placement=placement)
+    index.add(_vectors(20, 8), [None] * 20)
+    assert (index.vram_bytes, placement.scratch_bytes) == (0, 0)
+
+
+@pytest.mark.gpu
+def test_a_gpu_index_serves_the_same_neighbours_and_reports_its_vram():
+    if not faiss_gpu_present():
+        pytest.skip("faiss has no GPU support here, or sees no GPU")
+    placement = choose_placement(64 * MIB)
+    assert isinstance(placement, GpuPlacement)
+    index = VectorIndex(32, kind="flat", placement=placement)
+    vectors = _vectors(1000, 32)
+    ids = index.add(vectors, [None] * 1000)
+    assert index.remove(ids[0])  # the GPU copy is made again after a removal
+    exact = faiss.IndexIDMap2(faiss.IndexFlatL2(32))
+    exact.add_with_ids(vectors[1:], np.asarray(ids[1:], dtype=np.int64))
+    queries = _vectors(5, 32, seed=7)
+    assert (index.search(queries, 5)[1] == exact.search(queries, 5)[1]).all()
+    assert index.vram_bytes == 999 * 32 * 4
+    assert placement.scratch_bytes == 64 * MIB

@@ -1,0 +1,57 @@
+"""The outcome of every finished API request, read from its HTTP status in one place.
+
+Validation errors (422), backpressure (429) and failures anywhere in the app (5xx) are all
+answered outside the shard's own methods; classifying the status here counts each of them once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from observatory.runtime.admission import API_PREFIX, endpoint_of
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# What an app that raised before answering becomes: ServerErrorMiddleware answers it with 500.
+UNANSWERED = 500
+
+
+def outcome_of(status: int) -> str:
+    """The ``status`` label value for an HTTP status code."""
+    if status == 429:
+        return "rejected"
+    if status >= 500:
+        return "server_error"
+    if status >= 400:
+        return "client_error"
+    return "success"
+
+
+class Outcomes:
+    """ASGI middleware telling ``on_failure(endpoint, outcome)`` about every API request that did not succeed.
+
+    Successes are left to the shard, which records them with their latency and sizes. It must sit
+    outside :class:`~observatory.runtime.admission.Admission` to see the 429 answers.
+    """
+
+    def __init__(self, app: ASGIApp, on_failure: Callable[[str, str], None]) -> None:
+        self.app = app
+        self._on_failure = on_failure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        status = UNANSWERED
+
+        async def send_watched(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_watched)
+        finally:
+            outcome = outcome_of(status)
+            if outcome != "success":
+                self._on_failure(endpoint_of(scope["path"]), outcome)
