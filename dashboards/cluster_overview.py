@@ -14,15 +14,8 @@ from observatory.dashboards.model import (
 )
 from observatory.dashboards.panels import (
     BLUE,
-    CPU_USAGE,
     GREEN,
-    LATENCY_BUCKETS_RATE,
-    RAM_USAGE,
     RED,
-    REQUESTS_RATE,
-    SLO_BUDGET_REMAINING,
-    SLO_ERRORS,
-    VRAM_USAGE,
     YELLOW,
     describe,
     falls_below,
@@ -33,11 +26,16 @@ from observatory.dashboards.panels import (
     rises_to,
     select,
 )
+from observatory.rules.model import number, seconds
+from observatory.rules.recording import CPU_USAGE, LATENCY_BUCKET_RATE, RAM_USAGE, REQUESTS_RATE, VRAM_USAGE
+from observatory.rules.slo import BUDGET_REMAINING, SLI_ERRORS, slos
+from observatory.rules.thresholds import DEFAULT_CONFIG
 
-# The SLOs' error budgets (1 - objective) by `slo` label, as rules/thresholds.py (SLOTargets) sets them:
-# no recorded series carries the objective, so the burn-rate panel draws them as threshold lines.
-SLO_PERIOD = "30-day"
-SLO_BUDGETS = {"availability": 0.001, "latency": 0.05}
+# No recorded series carries the objectives, so the burn-rate panel draws each SLO's error budget
+# (1 - objective, by `slo` label) as a threshold line; taken from the rules' configuration so that the
+# lines move with the objectives (rounded as the rules print them, without binary noise).
+SLO_PERIOD = f"{number(seconds(DEFAULT_CONFIG.slo.period) / 86_400)}-day"
+SLO_BUDGETS = {slo.name: float(number(slo.budget)) for slo in slos(DEFAULT_CONFIG)}
 HEALTH_MAPPINGS = (
     ValueMapping(1, "healthy", GREEN),
     ValueMapping(0.5, "degraded", YELLOW),
@@ -63,11 +61,11 @@ SEED_PANELS = (
         PanelKind.TIMESERIES,
         "themis_inference_latency_seconds",
         *(
-            Target(f"histogram_quantile({q}, sum by (le) ({recorded(LATENCY_BUCKETS_RATE)}))", f"p{round(q * 100)}")
+            Target(f"histogram_quantile({q}, sum by (le) ({recorded(LATENCY_BUCKET_RATE)}))", f"p{round(q * 100)}")
             for q in (0.5, 0.95, 0.99)
         ),
         note="p50, p95 and p99 over the selected shards, from the recorded 5-minute bucket rates "
-        f"({LATENCY_BUCKETS_RATE}). Thresholds apply to p95: yellow above 1 s, red above 2 s.",
+        f"({LATENCY_BUCKET_RATE}). Thresholds apply to p95: yellow above 1 s, red above 2 s.",
         thresholds=rises_to(1, 2),
     ),
     metric_panel(
@@ -325,19 +323,19 @@ SLO_PANELS = (
     Panel(
         "Error Budget Remaining",
         PanelKind.STAT,
-        f"Share of each shard's {SLO_PERIOD} error budget still left, per SLO ({SLO_BUDGET_REMAINING}). The "
+        f"Share of each shard's {SLO_PERIOD} error budget still left, per SLO ({BUDGET_REMAINING}). The "
         f"budget is the share of requests the objective lets fail over a rolling {SLO_PERIOD} window ({_BUDGETS}: "
         f"1 - the objectives {_OBJECTIVES}); availability counts server errors and rejections, latency "
         "successful requests slower than the SLO threshold. 100 % is untouched, 0 spent, negative overspent. "
         "Red below 0, yellow below 25 %, green from 25 %.",
         "percentunit",
-        (Target(recorded(SLO_BUDGET_REMAINING), "{{shard}} {{slo}}"),),
+        (Target(recorded(BUDGET_REMAINING), "{{shard}} {{slo}}"),),
         thresholds=falls_below(0, 0.25),
     ),
     Panel(
         "SLO Burn Rate",
         PanelKind.TIMESERIES,
-        f"Error ratio of each shard per SLO over the last 1 h and 6 h ({SLO_ERRORS}1h and {SLO_ERRORS}6h), the "
+        f"Error ratio of each shard per SLO over the last 1 h and 6 h ({SLI_ERRORS}1h and {SLI_ERRORS}6h), the "
         "long windows of the two fastest burn-rate alerts. No recorded series carries the objective, so the panel "
         "shows the raw error ratios rather than burn rates; the threshold lines mark each SLO's error budget "
         f"(1 - objective: {_BUDGETS}; blue for availability, purple for latency). A ratio on its SLO's line "
@@ -345,8 +343,8 @@ SLO_PANELS = (
         "line, and the burn-rate alerts fire when it stays a set multiple above it.",
         "percentunit",
         (
-            Target(recorded(f"{SLO_ERRORS}1h"), "{{shard}} {{slo}} 1h"),
-            Target(recorded(f"{SLO_ERRORS}6h"), "{{shard}} {{slo}} 6h"),
+            Target(recorded(f"{SLI_ERRORS}1h"), "{{shard}} {{slo}} 1h"),
+            Target(recorded(f"{SLI_ERRORS}6h"), "{{shard}} {{slo}} 6h"),
         ),
         thresholds=(
             Threshold(GREEN),

@@ -51,6 +51,8 @@ _LEGACY_FIELDS = {
     },
     "variable": {"useTags", "tagsQuery", "tagValuesQuery"},
 }
+# The level of the objects under a key (``templating.list`` holds variables, see ``_modernise``).
+_CHILD_LEVELS = {"panels": "panel", "templating": "templating"}
 
 
 @attr.s
@@ -406,8 +408,8 @@ def _modernise(node: object, level: str = "dashboard") -> object:
     for key, value in node.items():
         if value is None or key in legacy:
             continue
-        child = {"panels": "panel", "list": "variable" if level == "templating" else "", "templating": "templating"}
-        result[key] = _modernise(value, child.get(key, ""))
+        child = "variable" if level == "templating" and key == "list" else _CHILD_LEVELS.get(key, "")
+        result[key] = _modernise(value, child)
     if level == "variable" and isinstance(result.get("current"), dict):
         result["current"].pop("tags", None)
     return result

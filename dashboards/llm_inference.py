@@ -5,10 +5,7 @@ from __future__ import annotations
 from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Style, Target, Threshold
 from observatory.dashboards.panels import (
     GREEN,
-    KV_CACHE_MISS_RATIO,
     RED,
-    REQUESTS_RATE,
-    TOKENS_PER_SECOND,
     YELLOW,
     bucket_distribution,
     bucket_heatmap,
@@ -23,9 +20,12 @@ from observatory.dashboards.panels import (
     rises_to,
     table_columns,
 )
+from observatory.rules.model import number
+from observatory.rules.recording import KV_MISS_RATIO, REQUESTS_RATE, TOKENS_PER_SECOND
+from observatory.rules.thresholds import DEFAULT_CONFIG
 
-# Seed 002: CUDA memory fragmentation set in near 65 requests per second on one RTX 4070.
-FRAGMENTATION_RISK_QPS = 65
+# Seed 002: CUDA memory fragmentation set in near this rate on one RTX 4070; the alert's threshold.
+FRAGMENTATION_RISK_QPS = DEFAULT_CONFIG.thresholds.fragmentation_risk_requests_per_second
 # Cold starts are rare: a one-hour window keeps a point on the graph between loads.
 LOAD_WINDOW = "1h"
 
@@ -53,7 +53,7 @@ SEED_PANELS = (
         PanelKind.TIMESERIES,
         "KV-cache utilisation per shard (themis_kv_cache_usage_ratio: fraction of the context's cells holding "
         "tokens) and miss rate (themis_kv_cache_misses_total over themis_kv_cache_lookups_total over 5 minutes, "
-        f"recorded as {KV_CACHE_MISS_RATIO}). Targets, drawn as lines: "
+        f"recorded as {KV_MISS_RATIO}). Targets, drawn as lines: "
         "utilisation above 70 % (green line), miss rate below 20 % (red line; the alert fires above 30 %).",
         "percentunit",
         (
@@ -63,7 +63,7 @@ SEED_PANELS = (
                 thresholds=(Threshold(RED), Threshold(GREEN, 0.7)),
             ),
             Target(
-                recorded(KV_CACHE_MISS_RATIO),
+                recorded(KV_MISS_RATIO),
                 "miss rate {{shard}}",
                 thresholds=(Threshold(GREEN), Threshold(RED, 0.2)),
             ),
@@ -197,9 +197,9 @@ EXTRA_PANELS = (
             right_axis=True,
             thresholds=(Threshold(GREEN), Threshold(RED, FRAGMENTATION_RISK_QPS)),
         ),
-        note=f"Events per interval; seed 002 saw them start near {FRAGMENTATION_RISK_QPS} QPS on an RTX 4070. "
+        note=f"Events per interval; seed 002 saw them start near {number(FRAGMENTATION_RISK_QPS)} QPS on an RTX 4070. "
         f"On the right axis each shard's inference requests per second, with a red line at "
-        f"{FRAGMENTATION_RISK_QPS} QPS (seed 002's fragmentation risk zone).",
+        f"{number(FRAGMENTATION_RISK_QPS)} QPS (seed 002's fragmentation risk zone).",
         thresholds=rises_to(1, 10),
     ),
 )

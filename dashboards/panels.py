@@ -34,27 +34,13 @@ GRAFANA_RATE_UNITS = {Unit.BYTES: "Bps", Unit.TOKENS: "suffix: tok/s", Unit.JOUL
 
 GREEN, YELLOW, RED, BLUE = "green", "yellow", "red", "blue"
 
-# Series the recording rules (observatory.rules) record, by name: importing the rules here would be an
-# import cycle (they link alerts to these panels), and `observatory lint` rejects a name no rule records.
-# Recorded rates use a fixed 5m window where raw queries use $__rate_interval: the accepted trade-off
-# for the cheaper query.
-REQUESTS_RATE = "shard:themis_inference_requests:rate5m"
-LATENCY_BUCKETS_RATE = "shard_le:themis_inference_latency_seconds_bucket:rate5m"
-LATENCY_QUANTILE = "shard_quantile:themis_inference_latency_seconds:histogram_quantile"
-LORA_SWITCH_QUANTILE = "shard_quantile:themis_lora_switch_latency_seconds:histogram_quantile"
-TOKENS_PER_SECOND = "shard:themis_generated_tokens_per_second:ratio_rate5m"
-KV_CACHE_MISS_RATIO = "shard:themis_kv_cache_misses_per_lookup:ratio_rate5m"
-CPU_USAGE = "shard:themis_cpu_usage:ratio_rate5m"
-RAM_USAGE = "shard:themis_ram_usage:ratio"
-VRAM_USAGE = "shard_gpu:themis_vram_usage:ratio"
-SLO_ERRORS = "shard:themis_slo_errors_per_request:ratio_rate"
-SLO_BUDGET_REMAINING = "shard:themis_slo_error_budget_remaining:ratio"
-
 
 def metric(name: str) -> Metric:
-    """The catalogue entry called ``name`` (KeyError for a name the catalogue lacks)."""
-    base = name.removesuffix("_bucket").removesuffix("_sum").removesuffix("_count")
-    return CATALOGUE[name] if name in CATALOGUE else CATALOGUE[base]
+    """The catalogue entry a sample name belongs to (``x_bucket`` gives histogram ``x``); KeyError if none."""
+    resolved = CATALOGUE.resolve_series(name)
+    if resolved is None:
+        raise KeyError(f"no catalogue metric exposes the series {name!r}")
+    return resolved[0]
 
 
 def select(name: str, *matchers: str) -> str:

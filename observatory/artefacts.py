@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from observatory import dashboards, rules
 from observatory.catalogue import CATALOGUE
 from observatory.docs import metrics_markdown
 
@@ -22,19 +23,7 @@ def _docs() -> dict[str, str]:
     return {"docs/metrics.md": metrics_markdown(CATALOGUE)}
 
 
-def _dashboards() -> Mapping[str, str]:
-    from observatory.dashboards import artefacts
-
-    return artefacts()
-
-
-def _rules() -> Mapping[str, str]:
-    from observatory.rules import artefacts
-
-    return artefacts()
-
-
-PRODUCERS: tuple[Producer, ...] = (_docs, _dashboards, _rules)
+PRODUCERS: tuple[Producer, ...] = (_docs, dashboards.artefacts, rules.artefacts)
 
 
 def all_artefacts() -> dict[str, str]:

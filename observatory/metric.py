@@ -80,10 +80,6 @@ class Label:
         """The most distinct values this label may carry."""
         return len(self.values) if self.values else self.max_values
 
-    def with_values(self, *values: str) -> Label:
-        """The same label restricted to a closed set of values."""
-        return Label(self.name, self.help, tuple(values), max(len(values), 1))
-
 
 @dataclass(frozen=True)
 class SeedName:

@@ -5,15 +5,12 @@ from __future__ import annotations
 from observatory.rules import recording as rec
 from observatory.rules.histories import SHARD, above, below, cases, counter, gauge
 from observatory.rules.links import CLUSTER_OVERVIEW, LLM_INFERENCE
-from observatory.rules.model import Alert, Case, Group, Series, number
+from observatory.rules.model import Alert, Case, Group, Series, number, seconds
 from observatory.rules.slo import SLI_ERRORS
+from observatory.rules.templates import DURATION, HUMANIZE, PERCENT, SHARD_REF
 from observatory.rules.thresholds import RuleConfig
 
-SHARD_REF = "{{ $labels.shard }}"
-HUMANIZE = "{{ $value | humanize }}"
-PERCENT = "{{ $value | humanizePercentage }}"
-DURATION = "{{ $value | humanizeDuration }}"
-FRAGMENTATION_WINDOW_SECONDS = 900
+FRAGMENTATION_WINDOW = "15m"
 AVAILABILITY_5M = f'{SLI_ERRORS}5m{{slo="availability"}}'
 
 _LATENCY_ACTIONS = (
@@ -71,8 +68,9 @@ def _error_alert(name: str, threshold: float, severity: str, seeds: tuple[str, .
 
 
 def _fragmentation_history(events: float) -> tuple[Series, ...]:
-    """``events`` fragmentation events in every 15 minutes."""
-    return (counter("themis_cuda_fragmentation_events_total", SHARD, events / FRAGMENTATION_WINDOW_SECONDS),)
+    """``events`` fragmentation events in every alert window."""
+    per_second = events / seconds(FRAGMENTATION_WINDOW)
+    return (counter("themis_cuda_fragmentation_events_total", SHARD, per_second),)
 
 
 def inference_group(config: RuleConfig) -> Group:
@@ -202,7 +200,7 @@ def inference_group(config: RuleConfig) -> Group:
         Alert(
             name="ThemisCUDAFragmentation",
             expr=(
-                "sum by (shard) (increase(themis_cuda_fragmentation_events_total[15m]))"
+                f"sum by (shard) (increase(themis_cuda_fragmentation_events_total[{FRAGMENTATION_WINDOW}]))"
                 f" > {number(t.fragmentation_events)}"
             ),
             severity="warning",

@@ -6,11 +6,8 @@ from observatory.rules import recording as rec
 from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, above, below, cases, gauge
 from observatory.rules.links import CLUSTER_OVERVIEW, COST_ROI
 from observatory.rules.model import Alert, Group, Series, number
+from observatory.rules.templates import GPU_REF, PERCENT, SHARD_REF
 from observatory.rules.thresholds import RuleConfig
-
-SHARD_REF = "{{ $labels.shard }}"
-GPU_REF = "{{ $labels.gpu }}"
-PERCENT = "{{ $value | humanizePercentage }}"
 
 
 def _idle_gpu_history(min_requests: float):

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from observatory.rules.histories import alternating, counter, gauge
 from observatory.rules.links import CLUSTER_OVERVIEW
-from observatory.rules.model import Alert, Case, Group, Labels, Series, number
+from observatory.rules.model import Alert, Case, Group, Labels, Series, number, seconds
 from observatory.rules.thresholds import RuleConfig
 
 COLLECTION_WINDOW = "10m"
-COLLECTION_WINDOW_SECONDS = 600
 PANEL = (CLUSTER_OVERVIEW, "Shard Health Heatmap")
 
 
@@ -90,8 +89,9 @@ def _target_alerts(target: Target) -> tuple[Alert, Alert]:
 
 def _collector_history(job: str, errors: float, up: Series) -> tuple[Series, ...]:
     labels: Labels = (("job", job), ("instance", "shard-legal:9835"), ("collector", "nvml"))
+    per_second = errors / seconds(COLLECTION_WINDOW)
     return (
-        counter("themis_exporter_collection_errors_total", (*labels, ("reason", "lost")), errors / 600),
+        counter("themis_exporter_collection_errors_total", (*labels, ("reason", "lost")), per_second),
         Series(up.name, labels, up.values),
     )
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from observatory.rules.alerts_inference import inference_group
 from observatory.rules.alerts_resources import resources_group
 from observatory.rules.alerts_targets import targets_group
 from observatory.rules.links import PanelLink, dashboard_panel_link, with_links
-from observatory.rules.model import Group
+from observatory.rules.model import Group, names_in
 from observatory.rules.promtool_tests import test_file
 from observatory.rules.recording import recording_group
 from observatory.rules.render import rule_file
@@ -17,7 +15,6 @@ from observatory.rules.slo import slo_groups
 from observatory.rules.thresholds import DEFAULT_CONFIG, RuleConfig
 
 RUNBOOKS_PATH = "docs/runbooks.md"
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 def rule_groups(config: RuleConfig = DEFAULT_CONFIG, panel_link: PanelLink = dashboard_panel_link) -> list[Group]:
@@ -35,7 +32,7 @@ def rule_groups(config: RuleConfig = DEFAULT_CONFIG, panel_link: PanelLink = das
 def _reads(group: Group, other: Group) -> bool:
     """Whether ``group``'s expressions read a series that ``other`` records."""
     records = {rule.record for rule in other.recordings}
-    return any(name in records for rule in group.rules for name in _NAME.findall(rule.expr))
+    return any(name in records for rule in group.rules for name in names_in(rule.expr))
 
 
 def build_artefacts(

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 import yaml
 from observatory.rules.links import runbook_anchor
-from observatory.rules.model import Alert, Group, Recording, number
-from observatory.rules.slo import seconds
+from observatory.rules.model import Alert, Group, Recording, names_in, number, seconds
 from observatory.rules.thresholds import RuleConfig
 
 from observatory.catalogue import CATALOGUE
-
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 def _metrics(expr: str, recordings: Mapping[str, Recording], seen: set[str]) -> list[str]:
     """Bullet lines for every catalogue metric and recorded series ``expr`` reads, recursively."""
     lines: list[str] = []
-    for token in dict.fromkeys(_NAME.findall(expr)):
+    for token in names_in(expr):
         if token in seen:
             continue
         resolved = CATALOGUE.resolve_series(token)

@@ -8,33 +8,23 @@ inhibit a slower tier while a faster one fires; a disabled tier generates no ale
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from observatory.rules.histories import SHARD, histogram_share_below, le_value
 from observatory.rules.links import CLUSTER_OVERVIEW
-from observatory.rules.model import Alert, Case, Group, Recording, Series, number
+from observatory.rules.model import Alert, Case, Group, Recording, Series, number, seconds
 from observatory.rules.recording import requests_history
+from observatory.rules.templates import SHARD_REF
 from observatory.rules.thresholds import BurnTier, RuleConfig
 
 from observatory.catalogue import CATALOGUE
 
 SLI_ERRORS = "shard:themis_slo_errors_per_request:ratio_rate"
 BUDGET_REMAINING = "shard:themis_slo_error_budget_remaining:ratio"
-SHARD_REF = "{{ $labels.shard }}"
 
-_UNITS = {"m": 60, "h": 3600, "d": 86400}
 _LATENCY = CATALOGUE["themis_inference_latency_seconds"]
 _LATENCY_LABELS = (*SHARD, ("model", "mistral-7b"))
-
-
-def seconds(duration: str) -> float:
-    """A duration with one unit (``5m``, ``6h``, ``30d``, ``50h``) in seconds."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([mhd])", duration)
-    if match is None:
-        raise ValueError(f"duration {duration!r} is not a number followed by m, h or d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 @dataclass(frozen=True)

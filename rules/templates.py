@@ -14,6 +14,15 @@ from collections.abc import Callable, Mapping
 _ACTION = re.compile(r"\{\{(.*?)\}\}")
 _LABEL = re.compile(r"^\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*$")
 _VALUE = re.compile(r"^\s*\$value\s*\|\s*(\w+)\s*$")
+_LARGE_PREFIXES = ("k", "M", "G", "T", "P", "E", "Z", "Y")
+_SMALL_PREFIXES = ("m", "u", "n", "p", "f", "a", "z", "y")
+
+# The actions the alerts' descriptions use.
+SHARD_REF = "{{ $labels.shard }}"
+GPU_REF = "{{ $labels.gpu }}"
+HUMANIZE = "{{ $value | humanize }}"
+PERCENT = "{{ $value | humanizePercentage }}"
+DURATION = "{{ $value | humanizeDuration }}"
 
 
 class TemplateError(ValueError):
@@ -24,21 +33,28 @@ def _go_g(value: float) -> str:
     return "%.4g" % value  # noqa: UP031 - Go's %.4g and C's agree, str.format's 'g' does too but reads worse
 
 
+def _scale_up(value: float) -> tuple[float, str]:
+    """A non-zero ``value`` below 1 in magnitude, multiplied into [1, 1000) with its SI prefix."""
+    prefix = ""
+    for candidate in _SMALL_PREFIXES:
+        if abs(value) >= 1:
+            break
+        prefix, value = candidate, value * 1000
+    return value, prefix
+
+
 def humanize(value: float) -> str:
     """Prometheus' ``humanize``: SI prefixes, four significant digits."""
     if value == 0 or math.isnan(value) or math.isinf(value):
         return _go_g(value)
+    if abs(value) < 1:
+        value, prefix = _scale_up(value)
+        return f"{_go_g(value)}{prefix}"
     prefix = ""
-    if abs(value) >= 1:
-        for candidate in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
-            if abs(value) < 1000:
-                break
-            prefix, value = candidate, value / 1000
-    else:
-        for candidate in ("m", "u", "n", "p", "f", "a", "z", "y"):
-            if abs(value) >= 1:
-                break
-            prefix, value = candidate, value * 1000
+    for candidate in _LARGE_PREFIXES:
+        if abs(value) < 1000:
+            break
+        prefix, value = candidate, value / 1000
     return f"{_go_g(value)}{prefix}"
 
 
@@ -66,11 +82,7 @@ def humanize_duration(value: float) -> str:
         if minutes:
             return f"{sign}{minutes}m {seconds}s"
         return f"{sign}{_go_g(value)}s"
-    prefix = ""
-    for candidate in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(value) >= 1:
-            break
-        prefix, value = candidate, value * 1000
+    value, prefix = _scale_up(value)
     return f"{_go_g(value)}{prefix}s"
 
 
@@ -88,7 +100,8 @@ def check(template: str) -> None:
         if _LABEL.match(action) or (value and value.group(1) in FUNCTIONS):
             continue
         raise TemplateError(f"unsupported template action {{{{{action}}}}}")
-    if "{{" in _ACTION.sub("", template) or "}}" in _ACTION.sub("", template):
+    outside = _ACTION.sub("", template)
+    if "{{" in outside or "}}" in outside:
         raise TemplateError("unbalanced template braces")
 
 

@@ -8,28 +8,32 @@ from pathlib import Path
 import pytest
 from observatory.rules.mixin import build_artefacts
 from observatory.rules.thresholds import DEFAULT_CONFIG
-from support.rules import promtool, write_rules
+from support.rules import run_promtool
+
+from observatory.artefacts import write_artefacts
 
 
 def test_committed_rules_pass_promtool_check(promtool: str, repo_root: Path) -> None:
-    result = _run(promtool, repo_root, "check", "rules", "rules/*.yml")
+    result = run_promtool(promtool, repo_root, "check", "rules", "rules/*.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(list(repo_root.glob("rules/*.yml")))
 
 
 @pytest.mark.slow
 def test_committed_rule_tests_pass(promtool: str, repo_root: Path) -> None:
-    result = _run(promtool, repo_root, "test", "rules", "rules/tests/*.yml")
+    result = run_promtool(promtool, repo_root, "test", "rules", "rules/tests/*.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAILED" not in result.stdout
+    # Every test file was found and run, not just none of them failing.
+    assert result.stdout.count("SUCCESS") == len(list(repo_root.glob("rules/tests/*.yml"))) > 0
 
 
 @pytest.mark.slow
 def test_tests_generated_for_other_thresholds_pass_and_catch_the_old_rules(promtool: str, tmp_path: Path) -> None:
     thresholds = replace(DEFAULT_CONFIG.thresholds, vram_usage_ratio=0.8, kv_cache_miss_ratio=0.5)
     files = build_artefacts(replace(DEFAULT_CONFIG, thresholds=thresholds))
-    write_rules(tmp_path, files)
-    result = _run(
+    write_artefacts(tmp_path, files)
+    result = run_promtool(
         promtool,
         tmp_path,
         "test",
@@ -39,11 +43,7 @@ def test_tests_generated_for_other_thresholds_pass_and_catch_the_old_rules(promt
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # The same tests against the default rules fail: they assert the changed thresholds.
-    write_rules(tmp_path / "old", {**build_artefacts(), **{p: t for p, t in files.items() if "/tests/" in p}})
-    old = _run(promtool, tmp_path / "old", "test", "rules", "rules/tests/themis-resource-alerts.yml")
+    write_artefacts(tmp_path / "old", {**build_artefacts(), **{p: t for p, t in files.items() if "/tests/" in p}})
+    old = run_promtool(promtool, tmp_path / "old", "test", "rules", "rules/tests/themis-resource-alerts.yml")
     assert old.returncode != 0
     assert "ThemisVRAMUsageHigh fires" in old.stdout + old.stderr
-
-
-def _run(binary: str, cwd: Path, *args: str):
-    return promtool(binary, *args, cwd=cwd)

@@ -1,12 +1,10 @@
-"""Helpers for the rules tests: the seed alerts by name, and generated rules written to a folder."""
+"""Helpers for the rules tests: the seed alerts by name, and promtool run over generated rule files."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-
-from observatory.artefacts import write_artefacts
 
 # Every alert the seeds name (issue 3), mapped to the alert that implements it.
 SEED_ALERTS: Mapping[str, str] = {
@@ -39,13 +37,8 @@ SEED_ALERTS: Mapping[str, str] = {
 }
 
 
-def write_rules(root: Path, files: Mapping[str, str]) -> None:
-    """Write the rules' artefacts under ``root`` as the repository holds them."""
-    write_artefacts(root, files)
-
-
-def promtool(binary: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run promtool with shell-expanded globs relative to ``cwd``."""
+def run_promtool(binary: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run promtool in ``cwd`` with ``args``, expanding globs relative to ``cwd`` as a shell would."""
     expanded: list[str] = []
     for arg in args:
         matches = sorted(str(path.relative_to(cwd)) for path in cwd.glob(arg)) if "*" in arg else [arg]

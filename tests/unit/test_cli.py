@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from observatory.artefacts import all_artefacts
 from observatory.catalogue import CATALOGUE
 
 
@@ -69,9 +70,11 @@ def test_read_only_output_dir_is_refused(tmp_path: Path) -> None:
 def test_generate_writes_every_artefact_into_a_fresh_dir(tmp_path: Path) -> None:
     result = _run("generate", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "docs" / "metrics.md").is_file()
-    assert list((tmp_path / "dashboards" / "generated").glob("*.json"))
-    assert list((tmp_path / "rules").glob("*.yml"))
+    expected = all_artefacts()
+    written = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file()}
+    assert written == set(expected)
+    assert all((tmp_path / path).read_text(encoding="utf-8") == text for path, text in expected.items())
+    assert result.stdout == f"{len(expected)} files generated under {tmp_path}, {len(expected)} changed\n"
 
 
 def test_missing_subcommand_is_a_usage_error() -> None:

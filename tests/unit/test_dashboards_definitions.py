@@ -7,6 +7,8 @@ import json
 import pytest
 from observatory.dashboards.cluster_overview import SLO_BUDGETS
 from observatory.dashboards.cost_roi import CostParameters, dashboard
+from observatory.dashboards.llm_inference import FRAGMENTATION_RISK_QPS
+from observatory.dashboards.panels import metric, rate
 from observatory.rules.slo import slos
 from observatory.rules.thresholds import DEFAULT_CONFIG
 
@@ -390,3 +392,18 @@ def test_slo_budget_lines_match_the_rules() -> None:
 def test_the_slo_section_leaves_existing_panel_ids_alone() -> None:
     assert dashboards.panel_link("themis-cluster-overview", "Total Throughput").endswith("viewPanel=1")
     assert dashboards.panel_link("themis-cluster-overview", "Aggregate Latency").endswith("viewPanel=2")
+
+
+def test_panel_helpers_resolve_series_through_the_catalogue() -> None:
+    assert metric("themis_inference_latency_seconds_bucket").name == "themis_inference_latency_seconds"
+    assert metric("themis_inference_requests_total").name == "themis_inference_requests_total"
+    # A counter has no _count series: stripping suffixes by hand used to accept this name.
+    with pytest.raises(KeyError):
+        metric("themis_inference_requests_total_count")
+    with pytest.raises(ValueError, match="needs a counter or a histogram series"):
+        rate("themis_vram_usage_bytes")
+
+
+def test_dashboard_constants_follow_the_rule_configuration() -> None:
+    assert DEFAULT_CONFIG.thresholds.fragmentation_risk_requests_per_second == FRAGMENTATION_RISK_QPS
+    assert SLO_BUDGETS == {"availability": 0.001, "latency": 0.05}

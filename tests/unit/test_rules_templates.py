@@ -1,8 +1,9 @@
-"""Annotation rendering mirrors Prometheus' template functions."""
+"""Annotation rendering mirrors Prometheus' template functions; the duration and name helpers."""
 
 from __future__ import annotations
 
 import pytest
+from observatory.rules.model import names_in, seconds
 from observatory.rules.templates import TemplateError, humanize, humanize_duration, humanize_percentage, render
 
 
@@ -34,3 +35,22 @@ def test_render_fills_labels_and_value() -> None:
 def test_render_refuses_what_it_cannot_predict(template: str) -> None:
     with pytest.raises(TemplateError):
         render(template, {}, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("duration", "expected"), [("5m", 300.0), ("6h", 21_600.0), ("30d", 2_592_000.0), ("1.5h", 5400.0)]
+)
+def test_seconds_reads_one_unit_durations(duration: str, expected: float) -> None:
+    assert seconds(duration) == expected
+
+
+@pytest.mark.parametrize("duration", ["5", "1h30m", "10s", ""])
+def test_seconds_refuses_other_durations(duration: str) -> None:
+    with pytest.raises(ValueError, match="number followed by m, h or d"):
+        seconds(duration)
+
+
+def test_names_in_lists_each_name_like_token_once_in_order() -> None:
+    expr = 'shard:x:rate5m{slo="a"} / on (shard) y_total + shard:x:rate5m'
+    # Lexical: label names, values and keywords come too; callers keep only known series.
+    assert names_in(expr) == ["shard:x:rate5m", "slo", "a", "on", "shard", "y_total"]
