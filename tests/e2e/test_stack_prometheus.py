@@ -76,8 +76,8 @@ def _drive_traffic(base: str) -> None:
 
 def test_every_target_is_up(stack: PrometheusServer) -> None:
     for job in ("themisdb-shards", "node-exporter", "nvidia-gpu-exporter"):
-        [series] = stack.wait_until(f'up{{job="{job}"}} == 1')
-        assert series["value"][1] == "1"
+        # Exactly one target per job, and it answers.
+        [_] = stack.wait_until(f'up{{job="{job}"}} == 1')
 
 
 def test_each_component_exposes_its_catalogue_metrics(stack: PrometheusServer) -> None:
@@ -89,10 +89,9 @@ def test_each_component_exposes_its_catalogue_metrics(stack: PrometheusServer) -
 
 
 def test_recording_rules_produce_series_from_live_data(stack: PrometheusServer) -> None:
-    [requests] = stack.wait_until('shard:themis_inference_requests:rate5m{shard="legal"} > 0')
-    assert float(requests["value"][1]) > 0
-    [tokens] = stack.wait_until('shard:themis_generated_tokens_per_second:ratio_rate5m{shard="legal"} > 0')
-    assert float(tokens["value"][1]) > 0
+    # Each wait is the check: the recorded series exists and is positive.
+    stack.wait_until('shard:themis_inference_requests:rate5m{shard="legal"} > 0')
+    stack.wait_until('shard:themis_generated_tokens_per_second:ratio_rate5m{shard="legal"} > 0')
     cpu = stack.wait_until('shard:themis_cpu_usage:ratio_rate5m{shard="legal"}')
     assert 0 <= float(cpu[0]["value"][1]) <= 1
     vram = stack.wait_until('shard_gpu:themis_vram_usage:ratio{shard="legal"}')
