@@ -76,8 +76,11 @@ def server_flags(env_prefix: str, default_port: int) -> tuple[Flag, ...]:
     )
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2 (no usage block)."""
+
     def error(self, message: str) -> None:  # type: ignore[override]
+        """Exit 2 with ``prog: error: message``."""
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -85,7 +88,7 @@ def parse_flags(
     prog: str, description: str, flags: Sequence[Flag], argv: Sequence[str] | None, environ: Mapping[str, str]
 ) -> argparse.Namespace:
     """Parse ``argv``, filling absent flags from ``environ`` then defaults; exits 2 with one line on bad input."""
-    parser = _Parser(prog=prog, description=description)
+    parser = OneLineParser(prog=prog, description=description)
     for flag in flags:
         default = "required" if flag.required else f"default {flag.default}"
         parser.add_argument(flag.name, type=flag.parse, default=None, help=f"{flag.help} (env {flag.env}; {default})")

@@ -9,11 +9,13 @@ from typing import Any
 
 from observatory.exporters.fresh_reading import FreshReading
 from observatory.exporters.nvml_reader import COLLECTOR, NvmlReader, NvmlSnapshot
-from observatory.exporters.self_metrics import REASONS, TIMEOUT, CollectionLedger, Failure, describe_families
+from observatory.exporters.self_metrics import REASONS, TIMEOUT, CollectionLedger, Failure
 from prometheus_client.metrics_core import Metric as Family
 
+from observatory.catalogue import CATALOGUE
 from observatory.catalogue.gpu import GPU_METRICS
 from observatory.exposition import new_family
+from observatory.metric import Source
 
 
 class GpuCollector:
@@ -43,7 +45,7 @@ class GpuCollector:
 
     def describe(self) -> Iterable[Family]:
         """The families this collector exposes, without touching NVML."""
-        return [new_family(metric) for metric in GPU_METRICS] + list(describe_families())
+        return [new_family(metric) for metric in CATALOGUE.by_source(Source.GPU_EXPORTER)]
 
     def collect(self) -> Iterable[Family]:
         """The latest GPU readings (fresh if NVML answers within the bound) and the self-metrics."""

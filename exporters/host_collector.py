@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from observatory.exporters.self_metrics import ERROR, NOT_FOUND, CollectionLedger, Failure, describe_families
+from observatory.exporters.self_metrics import ERROR, NOT_FOUND, CollectionLedger, Failure
 from prometheus_client.metrics_core import Metric as Family
 
+from observatory.catalogue import CATALOGUE
 from observatory.catalogue.host import CPU_MODE, HOST_METRICS, INTERFACE
 from observatory.exposition import new_family
-from observatory.metric import OTHER
+from observatory.metric import OTHER, Source
 
 # (metric name, label values after the shard label, value)
 Sample = tuple[str, tuple[str, ...], float]
@@ -123,7 +124,7 @@ class HostCollector:
 
     def describe(self) -> Iterable[Family]:
         """The families this collector exposes, without reading anything."""
-        return [new_family(metric) for metric in HOST_METRICS] + list(describe_families())
+        return [new_family(metric) for metric in CATALOGUE.by_source(Source.HOST_EXPORTER)]
 
     def collect(self) -> Iterable[Family]:
         """Every part's samples (parts that fail are left out and counted) and the self-metrics."""

@@ -58,6 +58,10 @@ class GpuReading:
     available: bool = True
     read_at: float | None = None
 
+    def unavailable(self) -> GpuReading:
+        """This GPU's identity and the time of its last good reading, without values."""
+        return GpuReading(self.index, self.uuid, self.name, available=False, read_at=self.read_at)
+
 
 @dataclass(frozen=True)
 class NvmlSnapshot:
@@ -163,7 +167,7 @@ class NvmlReader:
                 gpus[index] = self._read_gpu(index, failures)
         for index, previous in self._known.items():
             if index not in gpus:
-                gpus[index] = GpuReading(index, previous.uuid, previous.name, available=False, read_at=previous.read_at)
+                gpus[index] = previous.unavailable()
         self._known = dict(sorted(gpus.items()))
         if self._reinit_pending:
             self._shutdown()
@@ -178,7 +182,7 @@ class NvmlReader:
             name = nvml.nvmlDeviceGetName(handle)
         except nvml.NVMLError as error:
             failures.append(self._failure(error, f"gpu{index}"))
-            return GpuReading(index, previous.uuid, previous.name, available=False, read_at=previous.read_at)
+            return previous.unavailable()
         values: dict[str, float] = {}
         for subject, function, constants, convert in FIELDS:
             try:

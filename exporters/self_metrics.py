@@ -93,8 +93,3 @@ class CollectionLedger:
             for (collector, reason), count in sorted(self._errors.items()):
                 errors.add_metric([collector, reason], float(count))
         return duration, errors, up, last_success
-
-
-def describe_families() -> Iterable[Family]:
-    """The self-metric families without samples, for a collector's ``describe()``."""
-    return [new_family(metric) for metric in SELF_METRICS]

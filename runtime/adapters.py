@@ -11,9 +11,11 @@ from pathlib import Path
 
 from observatory.runtime.engine import AppliedAdapter, LlamaEngine
 from observatory.runtime.errors import conflict, input_error, not_found
+from observatory.runtime.schemas import ADAPTER_NAME_PATTERN
 from observatory.runtime.vram import VRAMLicenseManager
 
-ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The API validates names already; checked again here because a name becomes a file path.
+ADAPTER_NAME = re.compile(ADAPTER_NAME_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ import threading
 from observatory.runtime.errors import error_body
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from observatory.catalogue.shard import ENDPOINT
+from observatory.metric import OTHER
+
 API_PREFIX = "/api/v1/"
-# The ``endpoint`` label of the rejection counter, from the first path segment after the prefix.
-ENDPOINTS = {"inference": "inference", "search": "search", "documents": "documents", "lora": "lora"}
 
 
 class InFlightLimiter:
@@ -46,9 +47,9 @@ class InFlightLimiter:
 
 
 def endpoint_of(path: str) -> str:
-    """The ``endpoint`` label value for an API path."""
+    """The ``endpoint`` label value for an API path: its first segment after the prefix, if the catalogue lists it."""
     segment = path.removeprefix(API_PREFIX).split("/", 1)[0]
-    return ENDPOINTS.get(segment, "other")
+    return segment if segment in ENDPOINT.values else OTHER
 
 
 class Admission:

@@ -66,8 +66,10 @@ class SearchBatcher:
             while rows < self._max_batch:
                 remaining = deadline - time.monotonic()
                 try:
-                    pending = self._queue.get_nowait() if remaining <= 0 else await asyncio.wait_for(
-                        self._queue.get(), remaining
+                    pending = (
+                        self._queue.get_nowait()
+                        if remaining <= 0
+                        else await asyncio.wait_for(self._queue.get(), remaining)
                     )
                 except (asyncio.QueueEmpty, TimeoutError):
                     break

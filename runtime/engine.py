@@ -93,9 +93,7 @@ class LlamaEngine:
         """Load the model (generation and embedding contexts) and return what was measured."""
         started = time.perf_counter()
         llm = llama_cpp.Llama(**self._params)
-        embedder = llama_cpp.Llama(
-            **self._params, embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN
-        )
+        embedder = llama_cpp.Llama(**self._params, embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN)
         seconds = time.perf_counter() - started
         model = llm._model.model
         self._llm, self._embedder = llm, embedder
@@ -149,14 +147,25 @@ class LlamaEngine:
                 adapters=tuple(adapter.name for adapter in adapters),
             )
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Mean-pooled embeddings, one float32 row per text."""
+    def embed(self, texts: Sequence[str], fields: Sequence[str]) -> np.ndarray:
+        """Mean-pooled embeddings, one float32 row per text; ``fields`` names each text in the request.
+
+        A text must fit one embedding batch (``n_batch`` tokens): llama-cpp-python would otherwise
+        cut it silently, so truncation is off and the text at fault is answered with a 422.
+        """
         embedder = self._require(self._embedder)
         with self._embed_lock:
-            for field_index, text in enumerate(texts):
-                if len(embedder.tokenize(text.encode("utf-8"))) > self.n_ctx:
-                    raise input_error(f"text[{field_index}]", f"text has more tokens than n_ctx {self.n_ctx}")
-            vectors = embedder.embed(list(texts))
+            try:
+                vectors = embedder.embed(list(texts), truncate=False)
+            except ValueError:
+                # Only now tokenize again, to name the text: the hot path tokenizes once, inside embed().
+                for field, text in zip(fields, texts, strict=True):
+                    tokens = len(embedder.tokenize(text.encode("utf-8")))
+                    if tokens > embedder.n_batch:
+                        raise input_error(
+                            field, f"{field}: {tokens} tokens, more than the {embedder.n_batch} one embedding takes"
+                        ) from None
+                raise
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
     def init_adapter(self, path: Path) -> object | None:

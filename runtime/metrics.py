@@ -196,6 +196,11 @@ class ShardMetrics:
         if switch_seconds is not None:
             self._lora_switch.observe(switch_seconds)
 
+    def adapters_available(self, names: list[str]) -> None:
+        """Start each available adapter's request counter at zero, so that increase() sees its first use."""
+        for name in names:
+            self._i["themis_lora_adapter_requests_total"].labels(self._shard, self._fold_adapter(name))
+
     def adapters_loaded(self, count: int) -> None:
         """The number of adapters in the cache changed."""
         self.gauge("themis_active_lora_adapters", count)

@@ -17,7 +17,6 @@ def faiss_gpu_present() -> bool:
 class Placement(Protocol):
     """A device the served index is copied to for searching."""
 
-    on_gpu: bool
     scratch_bytes: int
 
     def place(self, index: faiss.Index) -> faiss.Index:
@@ -32,7 +31,6 @@ class Placement(Protocol):
 class CpuPlacement:
     """The index stays where it was built; no device memory is used."""
 
-    on_gpu = False
     scratch_bytes = 0
 
     def place(self, index: faiss.Index) -> faiss.Index:
@@ -46,8 +44,6 @@ class CpuPlacement:
 
 class GpuPlacement:
     """Copies of the index on one GPU, sharing one ``StandardGpuResources``."""
-
-    on_gpu = True
 
     def __init__(self, scratch_bytes: int, device: int = 0) -> None:
         self._resources = faiss.StandardGpuResources()

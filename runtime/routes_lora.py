@@ -32,9 +32,7 @@ async def load_adapter(body: AdapterLoad, shard: ShardDep) -> AdaptersResponse:
 
 
 @router.delete("/{name}", responses={404: {}})
-async def unload_adapter(
-    shard: ShardDep, name: str = Path(pattern=ADAPTER_NAME_PATTERN)
-) -> AdaptersResponse:
+async def unload_adapter(shard: ShardDep, name: str = Path(pattern=ADAPTER_NAME_PATTERN)) -> AdaptersResponse:
     """Unload an adapter and release its VRAM reservation."""
     await shard.unload_adapter(name)
     return _listing(shard)

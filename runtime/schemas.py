@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ADAPTER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_PROMPT_CHARS = 65536
 MAX_TOKENS = 4096
 MAX_BATCH = 256
 MAX_DIM = 8192
-# JSON has no infinity, but a finite float32 overflow would still poison distances.
+# Python's JSON parser accepts NaN and Infinity, and a finite float64 can overflow float32:
+# any of them would poison FAISS distances, so every component must be a finite float32.
 FLOAT32_MAX = 3.0e38
+Component = Annotated[float, Field(allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)]
+Vector = Annotated[list[Component], Field(min_length=1, max_length=MAX_DIM)]
 
 
 class _Body(BaseModel):
@@ -32,12 +37,13 @@ class InferenceRequest(_Body):
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     adapters: list[AdapterUse] = Field(default_factory=list, max_length=8)
 
-    @model_validator(mode="after")
-    def _distinct_adapters(self) -> InferenceRequest:
-        names = [adapter.name for adapter in self.adapters]
+    @field_validator("adapters")
+    @classmethod
+    def _distinct_adapters(cls, adapters: list[AdapterUse]) -> list[AdapterUse]:
+        names = [adapter.name for adapter in adapters]
         if len(set(names)) != len(names):
-            raise ValueError("adapters: each adapter may be named once")
-        return self
+            raise ValueError("each adapter may be named once")
+        return adapters
 
 
 class StageTimings(_Body):
@@ -63,20 +69,14 @@ class InferenceResponse(_Body):
     adapters_used: list[str]
 
 
-def _check_float32(vector: list[float] | None) -> None:
-    if vector is not None and any(abs(x) > FLOAT32_MAX for x in vector):
-        raise ValueError("vector values must fit a float32")
-
-
 class _TextOrVector(_Body):
     text: str | None = Field(None, min_length=1, max_length=MAX_PROMPT_CHARS)
-    vector: list[float] | None = Field(None, min_length=1, max_length=MAX_DIM)
+    vector: Vector | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> _TextOrVector:
         if (self.text is None) == (self.vector is None):
             raise ValueError("give exactly one of text or vector")
-        _check_float32(self.vector)
         return self
 
 
@@ -107,7 +107,7 @@ class SearchRequest(_Body):
     """One query (``text`` or ``vector``) or a batch (``queries``), and how many neighbours to return."""
 
     text: str | None = Field(None, min_length=1, max_length=MAX_PROMPT_CHARS)
-    vector: list[float] | None = Field(None, min_length=1, max_length=MAX_DIM)
+    vector: Vector | None = None
     queries: list[Query] | None = Field(None, min_length=1, max_length=MAX_BATCH)
     k: int = Field(10, gt=0, le=10000)
 
@@ -116,7 +116,6 @@ class SearchRequest(_Body):
         given = [name for name in ("text", "vector", "queries") if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of text, vector or queries")
-        _check_float32(self.vector)
         return self
 
     def as_queries(self) -> list[Query]:

@@ -10,14 +10,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from observatory.exporters.flags import OneLineParser
 from observatory.runtime.app import create_app
-from observatory.runtime.service import Shard, model_exists
+from observatory.runtime.service import Shard
 from observatory.runtime.settings import SettingsError, ShardSettings, load_settings
+
+# Flags that are not settings: where the settings file is, and how much to log.
+_NOT_SETTINGS = ("config", "log_level")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line; flags left out fall back to the config file, then to the defaults."""
-    parser = argparse.ArgumentParser(
+    """The command line; flags left out fall back to the config file, then to the defaults.
+
+    A bad flag is one line on stderr and exit 2.
+    """
+    parser = OneLineParser(
         prog="observatory-shard",
         description="Serve one Themis shard: inference, LoRA adapters, vector search and /metrics.",
         epilog="example: observatory-shard --domain legal --port 8080",
@@ -40,10 +47,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> ShardSettings:
     """Settings from the parsed command line."""
-    flags = ("domain", "port", "host", "model", "cache_dir", "max_in_flight", "gpu_profile", "n_gpu_layers",
-             "metrics_enabled")  # fmt: skip
-    settings = load_settings(args.config, {name: getattr(args, name) for name in flags})
-    if not model_exists(settings.model):
+    overrides = {name: value for name, value in vars(args).items() if name not in _NOT_SETTINGS}
+    settings = load_settings(args.config, overrides)
+    if settings.model is not None and not settings.model.is_file():
         raise SettingsError(f"--model: no such file: {settings.model}")
     return settings
 
@@ -68,7 +74,11 @@ def serve(settings: ShardSettings, log_level: str = "info") -> None:
         if server is not None:
             server.should_exit = True
 
-    shard = Shard(settings, request_shutdown)
+    try:
+        shard = Shard(settings, request_shutdown)
+    except OSError as error:
+        # The only file work before serving: writing the generated model into the cache directory.
+        raise SettingsError(f"--cache-dir: cannot write the generated model: {error}") from error
     config = uvicorn.Config(
         create_app(shard), host=settings.host, port=settings.port, log_level=log_level, access_log=False
     )
@@ -82,11 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("gguf").setLevel(logging.WARNING)  # the model writer logs every file it writes
     try:
-        settings = settings_from(args)
+        serve(settings_from(args), args.log_level)
     except SettingsError as error:
         sys.stderr.write(f"observatory-shard: {error}\n")
         return 2
-    serve(settings, args.log_level)
     return 0
 
 

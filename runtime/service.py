@@ -8,21 +8,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import llama_cpp
 import numpy as np
 from observatory.runtime.adapters import AdapterCache
 from observatory.runtime.admission import InFlightLimiter
 from observatory.runtime.batcher import SearchBatcher
-from observatory.runtime.engine import Completion, LlamaEngine
+from observatory.runtime.engine import Completion, LlamaEngine, ModelFacts
 from observatory.runtime.errors import ShardError, input_error, not_found, unavailable
 from observatory.runtime.health import HEALTH_SCORES, ShardState, overall_status
 from observatory.runtime.metrics import ShardMetrics
 from observatory.runtime.placement import choose_placement
 from observatory.runtime.schemas import (
+    Document,
     DocumentsRequest,
     Hit,
     InferenceRequest,
@@ -72,6 +72,8 @@ class Shard:
         self.startup_error: str | None = None
         self.started = False
         self.started_monotonic = time.monotonic()
+        # A property of the llama.cpp build, fixed for the process: asked once, not on every probe and scrape.
+        self.gpu_available = bool(llama_cpp.llama_supports_gpu_offload())
         self._last_recall = float("-inf")
         self._record_vram()
 
@@ -98,12 +100,13 @@ class Shard:
         self.refresh_health()
         log.info("shard %s serving %s (%d bytes)", self.settings.shard_name, self.model_name, facts.size_bytes)
 
-    def _load(self):
+    def _load(self) -> ModelFacts:
         if self.settings.model is None and self.settings.adapter_dir is None:
             ensure_default_adapters(self.adapter_dir)
         self.vram.reserve("model", self.model_path.stat().st_size)
         facts = self.engine.load()
         self.metrics.model_loaded(facts.load_seconds, facts.size_bytes, self.settings.model_quality)
+        self.metrics.adapters_available(self.adapters.available())
         self._record_vram()
         return facts
 
@@ -122,7 +125,7 @@ class Shard:
     def state(self) -> ShardState:
         """What the probes judge."""
         return ShardState(
-            gpu_available=bool(llama_cpp.llama_supports_gpu_offload()),
+            gpu_available=self.gpu_available,
             gpu_required=self.settings.gpu_required,
             model_loaded=self.started and self.engine.loaded,
             vram_reserved_bytes=self.vram.reserved_bytes,
@@ -255,24 +258,27 @@ class Shard:
             for row_d, row_i in zip(distances, ids, strict=True)
         ]  # fmt: skip
 
-    async def _vectors(self, items: list[Query] | list, field: str | None) -> np.ndarray:
+    async def _vectors(self, items: Sequence[Query | Document], field: str | None) -> np.ndarray:
+        """One row per item: its vector, or its text embedded; ``field`` is the list's name in the body."""
         assert self.index is not None
         dim = self.index.dim
         rows: list[np.ndarray | None] = []
-        texts: list[tuple[int, str]] = []
+        texts: list[tuple[int, str, str]] = []
         for position, item in enumerate(items):
-            name = f"{field}.{position}" if field else ""
+            prefix = f"{field}.{position}." if field else ""
             if item.vector is not None:
                 if len(item.vector) != dim:
-                    where = f"{name}.vector" if name else "vector"
+                    where = f"{prefix}vector"
                     raise input_error(where, f"{where}: has {len(item.vector)} dimensions, the index has {dim}")
                 rows.append(np.asarray(item.vector, dtype=np.float32))
             else:
                 rows.append(None)
-                texts.append((position, item.text))
+                texts.append((position, item.text, f"{prefix}text"))
         if texts:
-            embedded = await asyncio.to_thread(self.engine.embed, [text for _, text in texts])
-            for (position, _), vector in zip(texts, embedded, strict=True):
+            embedded = await asyncio.to_thread(
+                self.engine.embed, [text for _, text, _ in texts], [where for _, _, where in texts]
+            )
+            for (position, _, _), vector in zip(texts, embedded, strict=True):
                 rows[position] = vector
         return np.stack(rows)
 
@@ -293,8 +299,3 @@ class Shard:
         self._require_started()
         assert self.index is not None
         return self.index
-
-
-def model_exists(path: Path | None) -> bool:
-    """Whether a configured model path names a file (``None`` means the generated default)."""
-    return path is None or path.is_file()

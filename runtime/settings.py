@@ -74,24 +74,34 @@ class SettingsError(ValueError):
     """The configuration is invalid; the message names the field."""
 
 
+def _one_line(error: Exception) -> str:
+    # YAML's own message spans several lines with a caret drawing under the source line.
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem:
+        mark = error.problem_mark
+        return error.problem + (f" at line {mark.line + 1}, column {mark.column + 1}" if mark else "")
+    return " ".join(str(error).split())
+
+
 def load_settings(config_file: Path | None, overrides: dict[str, Any]) -> ShardSettings:
     """Settings from ``config_file`` (YAML or JSON) with ``overrides`` (flags that were given) on top."""
     values: dict[str, Any] = {}
     if config_file is not None:
         try:
-            text = config_file.read_text()
+            text = config_file.read_text(encoding="utf-8")
         except OSError as error:
             raise SettingsError(f"--config: cannot read {config_file}: {error.strerror}") from error
+        except UnicodeDecodeError as error:
+            raise SettingsError(f"--config: {config_file} is not UTF-8 text: {error.reason}") from error
         try:
             loaded = json.loads(text) if config_file.suffix == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as error:
-            raise SettingsError(f"--config: {config_file} is not valid: {error}") from error
-        if not isinstance(loaded, dict):
-            raise SettingsError(f"--config: {config_file} must hold a mapping of settings")
+            raise SettingsError(f"--config: {config_file} is not valid: {_one_line(error)}") from error
+        if not isinstance(loaded, dict) or not all(isinstance(key, str) for key in loaded):
+            raise SettingsError(f"--config: {config_file} must hold a mapping of setting names to values")
         values.update(loaded)
     values.update({key: value for key, value in overrides.items() if value is not None})
     try:
-        return ShardSettings(**values)
+        return ShardSettings.model_validate(values)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "settings"

@@ -17,6 +17,10 @@ def client(cache):
         yield client
 
 
+# More tokens than one embedding batch (llama-cpp-python's n_batch, 512) holds: each word is one token.
+LONG_TEXT = "contract " * 600
+
+
 def _vectors(n: int, seed: int = 0) -> list[list[float]]:
     return np.random.default_rng(seed).standard_normal((n, 64)).round(4).tolist()
 
@@ -129,12 +133,17 @@ def test_batched_search_and_delete(client):
         ("/api/v1/inference", {"prompt": "x", "temperature": -1}, 422, "temperature"),
         ("/api/v1/inference", {"prompt": "x", "adapters": [{"name": "no-such"}]}, 422, "adapters.0.name"),
         ("/api/v1/inference", {"prompt": "x", "adapters": [{"name": "../etc"}]}, 422, "adapters.0.name"),
+        ("/api/v1/inference", {"prompt": "x", "adapters": [{"name": "legal-lora"}] * 2}, 422, "adapters"),
         ("/api/v1/inference", {"prompt": "x", "surprise": 1}, 422, "surprise"),
         ("/api/v1/inference", {}, 422, "prompt"),
         ("/api/v1/search", {"vector": [1.0] * 64, "k": 0}, 422, "k"),
         ("/api/v1/search", {"vector": [1.0] * 64, "k": 9999}, 422, "k"),
         ("/api/v1/search", {"vector": [1.0, 2.0], "k": 1}, 422, "vector"),
         ("/api/v1/search", {"queries": [{"vector": [1.0]}], "k": 1}, 422, "queries.0.vector"),
+        ("/api/v1/search", {"vector": [1.0] * 63 + [1e39], "k": 1}, 422, "vector.63"),
+        ("/api/v1/search", {"queries": [{"text": "a"}, {"text": LONG_TEXT}], "k": 1}, 422, "queries.1.text"),
+        ("/api/v1/search", {"text": LONG_TEXT, "k": 1}, 422, "text"),
+        ("/api/v1/documents", {"documents": [{"vector": [1.0] * 64}, {"text": LONG_TEXT}]}, 422, "documents.1.text"),
         ("/api/v1/documents", {"documents": [{"vector": [1.0] * 3}]}, 422, "documents.0.vector"),
         ("/api/v1/documents", {"documents": [{"text": "a", "vector": [1.0] * 64}]}, 422, "documents.0"),
         ("/api/v1/documents", {"documents": []}, 422, "documents"),
@@ -146,6 +155,19 @@ def test_bad_input_gets_a_4xx_naming_the_field(client, path, body, status, field
     assert response.status_code == status, response.text
     assert response.json()["field"] == field
     assert response.json()["error"]
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(("path", "template", "field"), [
+    ("/api/v1/search", '{"vector": [%s], "k": 1}', "vector.1"),
+    ("/api/v1/documents", '{"documents": [{"vector": [%s]}]}', "documents.0.vector.1"),
+])  # fmt: skip
+def test_non_finite_vector_components_are_refused(client, path, template, field, value):
+    # Python's JSON parser reads these tokens; FAISS would store or search them as poisoned distances.
+    components = ", ".join(["0.5", value, *["0.5"] * 62])
+    response = client.post(path, content=(template % components).encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
 
 
 def test_a_malformed_body_is_a_422(client):

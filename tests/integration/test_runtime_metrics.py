@@ -169,3 +169,12 @@ def test_a_server_error_is_counted(tmp_path_factory):
         counts = _outcomes(client)
     assert counts[("inference", "server_error")] == counts[("search", "server_error")] == 1
     assert counts[("inference", "client_error")] == 0
+
+
+def test_available_adapters_are_counted_from_zero_before_their_first_use(scrapes):
+    # Without a series at zero, increase() cannot see an adapter's first requests.
+    family = scrapes[0]["themis_lora_adapter_requests"]
+    assert {sample.labels["adapter"]: sample.value for sample in family.samples} == {
+        "finance-lora": 0.0,
+        "legal-lora": 0.0,
+    }

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from support.exporters import NVML_FUNCTIONS, SubstituteGpu, SubstituteNvml
 
 from observatory.catalogue import CATALOGUE
+from observatory.metric import Source
 
 SHARD = "legal"
 
@@ -82,6 +83,12 @@ def test_registering_does_not_touch_nvml():
     nvml = SubstituteNvml()
     registry_for(nvml)
     assert nvml.calls == []
+
+
+def test_describe_names_exactly_the_catalogue_families_of_the_gpu_exporter():
+    described = {family.name for family in GpuCollector(SubstituteNvml(), SHARD, 1.0).describe()}
+    # prometheus_client names a counter family without its _total suffix.
+    assert described == {m.name.removesuffix("_total") for m in CATALOGUE.by_source(Source.GPU_EXPORTER)}
 
 
 def test_zero_utilisation_is_a_reading_not_a_failure():

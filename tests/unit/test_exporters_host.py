@@ -15,7 +15,9 @@ from observatory.exporters.host_collector import HostCollector
 from observatory.exporters.tcp_diag import established_connections
 from prometheus_client import CollectorRegistry
 
+from observatory.catalogue import CATALOGUE
 from observatory.catalogue.host import INTERFACE
+from observatory.metric import Source
 
 SHARD = "finance"
 
@@ -81,6 +83,12 @@ def test_reads_the_host_and_the_shard_process(shard_port):
 def test_connections_without_a_pid_are_counted_system_wide(shard_port):
     samples = scrape(HostCollector(psutil, SHARD, port=shard_port))
     assert value(samples, "themis_active_connections", shard=SHARD) == 2
+
+
+def test_describe_names_exactly_the_catalogue_families_of_the_host_exporter():
+    described = {family.name for family in HostCollector(psutil, SHARD).describe()}
+    # prometheus_client names a counter family without its _total suffix.
+    assert described == {m.name.removesuffix("_total") for m in CATALOGUE.by_source(Source.HOST_EXPORTER)}
 
 
 def test_without_pid_and_port_those_parts_are_not_collected():

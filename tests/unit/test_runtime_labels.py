@@ -1,9 +1,12 @@
 """Label values that come from requests stay within the catalogue's declared bounds."""
 
+import pytest
+from observatory.runtime.admission import endpoint_of
 from observatory.runtime.metrics import LabelFolder, ShardMetrics
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from observatory.catalogue.labels import ADAPTER, DOMAIN
+from observatory.catalogue.shard import ENDPOINT
 from observatory.metric import Label
 
 
@@ -41,3 +44,19 @@ def test_the_registry_serves_no_created_series_and_leaves_the_process_switch_alo
     elsewhere = CollectorRegistry()
     Counter("elsewhere_events_total", "Events.", registry=elsewhere).inc()
     assert elsewhere.get_sample_value("elsewhere_events_created") is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"),
+    [
+        ("/api/v1/inference", "inference"),
+        ("/api/v1/documents/42", "documents"),
+        ("/api/v1/lora/legal-lora", "lora"),
+        ("/api/v1/search", "search"),
+        ("/api/v1/anything-else/x", "other"),
+        ("/api/v1/", "other"),
+    ],
+)
+def test_endpoint_label_comes_from_the_path_within_the_catalogue_values(path, endpoint):
+    assert endpoint_of(path) == endpoint
+    assert endpoint in ENDPOINT.values
