@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psutil
 
+from observatory.commandline import free_port
+
 BIN = Path(sys.executable).parent
 
 
@@ -48,12 +50,6 @@ class Target:
             "cpu_seconds_per_1000_scrapes": 1000 * self.cpu_seconds / len(ordered),
             "exposition_bytes": self.body_bytes,
         }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_ready(target: Target, timeout: float = 30.0) -> None:
@@ -113,7 +109,7 @@ def run(scrapes: int, support_path: Path) -> dict[str, object]:
     node_binary = shutil.which("prometheus-node-exporter")
     if node_binary is None:
         raise RuntimeError("prometheus-node-exporter is not installed (make toolchain)")
-    node_port, host_port, gpu_port = _free_port(), _free_port(), _free_port()
+    node_port, host_port, gpu_port = free_port(), free_port(), free_port()
     common = ["--listen-address", "127.0.0.1", "--shard", "bench"]
     gpu_env = {**os.environ, "PYTHONPATH": str(support_path.resolve())}
     node_argv = [node_binary, f"--web.listen-address=127.0.0.1:{node_port}"]

@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from observatory.commandline import OneLineParser
+
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -74,14 +76,6 @@ def server_flags(env_prefix: str, default_port: int) -> tuple[Flag, ...]:
         Flag("--shard", "THEMIS_SHARD", label_value, "shard label of every series (required)", required=True),
         Flag("--max-scrapes", f"{env_prefix}_MAX_SCRAPES", positive_int, "concurrent scrapes before 503", 10),
     )
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit code 2 (no usage block)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        """Exit 2 with ``prog: error: message``."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def parse_flags(

@@ -15,10 +15,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Served(Generic[T]):
-    """What a caller gets: the latest completed reading (None before the first) and whether it is fresh."""
+    """What a caller gets: the latest good reading (None before the first), whether a read completed within
+    the bound, and the error of that read if it raised instead of returning."""
 
     reading: T | None
     fresh: bool
+    error: str | None = None
 
 
 class FreshReading(Generic[T]):
@@ -35,6 +37,7 @@ class FreshReading(Generic[T]):
         self._name = name
         self._cond = threading.Condition()
         self._latest: T | None = None
+        self._error: str | None = None
         self._completed = 0
         self._requested = False
         self._in_flight = False
@@ -51,7 +54,7 @@ class FreshReading(Generic[T]):
                 self._requested = True
                 self._cond.notify_all()
             fresh = self._cond.wait_for(lambda: self._completed > seen, timeout=self._timeout)
-            return Served(self._latest, fresh)
+            return Served(self._latest, fresh, self._error if fresh else None)
 
     def _run(self) -> None:
         while True:
@@ -59,14 +62,17 @@ class FreshReading(Generic[T]):
                 self._cond.wait_for(lambda: self._requested)
                 self._requested = False
                 self._in_flight = True
+            error = None
             try:
                 reading = self._read()
-            except Exception:
-                # The read function reports its own failures; this guards the worker against bugs.
+            except Exception as exc:
+                # The read function reports its own failures; this guards the worker against bugs, and
+                # the caller learns of it so that a stale reading is never served as a fresh one.
                 log.exception("%s: read failed unexpectedly", self._name)
-                reading = self._latest
+                reading, error = self._latest, f"{type(exc).__name__}: {exc}"
             with self._cond:
                 self._latest = reading
+                self._error = error
                 self._completed += 1
                 self._in_flight = False
                 self._cond.notify_all()

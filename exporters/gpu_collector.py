@@ -9,7 +9,7 @@ from typing import Any
 
 from observatory.exporters.fresh_reading import FreshReading
 from observatory.exporters.nvml_reader import COLLECTOR, NvmlReader, NvmlSnapshot
-from observatory.exporters.self_metrics import REASONS, TIMEOUT, CollectionLedger, Failure
+from observatory.exporters.self_metrics import ERROR, REASONS, TIMEOUT, CollectionLedger, Failure
 from prometheus_client.metrics_core import Metric as Family
 
 from observatory.catalogue import CATALOGUE
@@ -50,7 +50,9 @@ class GpuCollector:
     def collect(self) -> Iterable[Family]:
         """The latest GPU readings (fresh if NVML answers within the bound) and the self-metrics."""
         served = self._fresh.get()
-        if not served.fresh:
+        if served.error is not None:
+            self._ledger.record(COLLECTOR, None, [Failure(COLLECTOR, ERROR, "read", served.error)])
+        elif not served.fresh:
             self._ledger.record(COLLECTOR, None, [Failure(COLLECTOR, TIMEOUT, "read", "NVML read still running")])
         families = {metric.name: new_family(metric) for metric in GPU_METRICS}
         if served.reading is not None:

@@ -11,16 +11,10 @@ from pathlib import Path
 import yaml
 
 from observatory.catalogue import CATALOGUE
+from observatory.commandline import OneLineParser
 from observatory.metric import Metric
 
 FORMATS = ("yaml", "json", "markdown")
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def metric_as_dict(metric: Metric) -> dict[str, object]:
@@ -79,8 +73,8 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface, with one sub-command per job."""
-    parser = _Parser(prog="observatory", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = OneLineParser(prog="observatory", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     generate = commands.add_parser(
         "generate", help="write dashboards, rules, rule tests and docs (example: observatory generate --out .)"

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,19 +32,15 @@ from observatory.runtime.settings import ShardSettings
 from observatory.runtime.tinymodel import ensure_default_model
 from observatory.runtime.vectors import VectorIndex
 
+from observatory.commandline import free_port
+
 DIM = 64
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
 def shard_process(cache_dir: Path, *flags: str) -> Iterator[str]:
     """A shard process on a free loopback port; yields its base URL once started."""
-    port = _free_port()
+    port = free_port()
     script = Path(sys.executable).with_name("observatory-shard")
     argv = [str(script), "--domain", "legal", "--port", str(port), "--cache-dir", str(cache_dir),
             "--max-in-flight", "256", "--log-level", "warning", *flags]  # fmt: skip

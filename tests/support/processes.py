@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -11,12 +10,9 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from observatory.commandline import free_port
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["RunningProcess", "free_port", "require_binary", "wait_for_http"]
 
 
 def require_binary(name: str) -> str:

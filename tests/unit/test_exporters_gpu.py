@@ -206,6 +206,27 @@ def test_hanging_call_serves_the_last_reading_with_its_age():
     assert fresh.up() == 1
 
 
+def test_an_unexpected_error_in_a_read_is_counted_not_served_as_fresh(monkeypatch):
+    clock = Clock()
+    nvml = SubstituteNvml([SubstituteGpu("GPU-ok")])
+    registry = registry_for(nvml, clock=clock)
+    assert Scrape(registry).up() == 1
+
+    def broken(*args):
+        raise RuntimeError("binding bug")
+
+    monkeypatch.setattr(nvml, "nvmlDeviceGetCount", broken)
+    clock.now += 30
+    scrape = Scrape(registry)
+    assert scrape.up() == 0
+    assert scrape.errors("error") == 1
+    # The last good reading is still served, with its true age.
+    assert scrape.gpu("themis_gpu_utilization_ratio", 0, "GPU-ok") == pytest.approx(0.42)
+    assert scrape.gpu("themis_gpu_reading_age_seconds", 0) == 30
+    monkeypatch.undo()
+    assert Scrape(registry).up() == 1
+
+
 def test_each_failure_kind_is_logged_once(caplog):
     faulty = SubstituteGpu("GPU-nopower", faults={"nvmlDeviceGetPowerUsage": pynvml.NVMLError_NotSupported})
     registry = registry_for(SubstituteNvml([faulty]))
