@@ -66,11 +66,11 @@ def _section(alert: Alert, group: str, recordings: Mapping[str, Recording]) -> l
     ]
 
 
-def _inhibit_rules(alerts: Iterable[Alert]) -> str:
-    """Alertmanager rules that silence a slower burn-rate tier while a faster one fires."""
+def inhibit_rules(alerts: Iterable[Alert]) -> list[dict[str, list[str]]]:
+    """Alertmanager inhibit rules that silence a slower burn-rate tier while a faster one fires."""
     exhaustions = {dict(alert.labels).get("exhaustion") for alert in alerts} - {None}
     order = sorted(exhaustions, key=seconds)
-    rules = [
+    return [
         {
             "source_matchers": [f'exhaustion="{fast}"'],
             "target_matchers": [f'exhaustion="{slow}"'],
@@ -79,7 +79,6 @@ def _inhibit_rules(alerts: Iterable[Alert]) -> str:
         for i, fast in enumerate(order)
         for slow in order[i + 1 :]
     ]
-    return yaml.safe_dump({"inhibit_rules": rules}, sort_keys=False, width=100_000)
 
 
 def runbooks_markdown(groups: list[Group], config: RuleConfig) -> str:
@@ -109,7 +108,9 @@ def runbooks_markdown(groups: list[Group], config: RuleConfig) -> str:
         " gone at that rate. These Alertmanager rules keep a slower tier quiet while a faster one fires:",
         "",
         "```yaml",
-        _inhibit_rules(alert for _, alert in alerts).rstrip("\n"),
+        yaml.safe_dump(
+            {"inhibit_rules": inhibit_rules(alert for _, alert in alerts)}, sort_keys=False, width=100_000
+        ).rstrip("\n"),
         "```",
         "",
     ]
