@@ -1,4 +1,4 @@
-"""Where the FAISS index is searched: on the CPU, or on a GPU when faiss has GPU support and one is present."""
+"""Where the work runs: llama.cpp layers and the FAISS index go to a GPU when the builds support one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ from typing import Protocol
 import faiss
 
 MIB = 1024**2
+
+
+def llama_gpu_layers(requested: int | None, can_offload: bool) -> int:
+    """The layers llama.cpp offloads: as requested, else all of them where the build can offload (-1)."""
+    if requested is not None:
+        return requested
+    return -1 if can_offload else 0
 
 
 def faiss_gpu_present() -> bool:

@@ -39,7 +39,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-in-flight", dest="max_in_flight", type=int, help="requests in flight before 429")
     parser.add_argument("--gpu-profile", dest="gpu_profile", help="VRAM budget profile: gtx_1080, rtx_4070, ...")
     parser.add_argument("--gpu-layers", dest="n_gpu_layers", type=int,
-                        help="model layers llama.cpp offloads to the GPU (default 0; -1: all)")  # fmt: skip
+                        help="layers llama.cpp offloads to the GPU (-1: all; default: all if it can)")  # fmt: skip
     parser.add_argument("--no-metrics", dest="metrics_enabled", action="store_const", const=False,
                         help="record no metrics (benchmark baseline)")  # fmt: skip
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])

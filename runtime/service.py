@@ -20,7 +20,7 @@ from observatory.runtime.engine import Completion, LlamaEngine, ModelFacts
 from observatory.runtime.errors import ShardError, input_error, not_found, unavailable
 from observatory.runtime.health import HEALTH_SCORES, ShardState, overall_status
 from observatory.runtime.metrics import ShardMetrics
-from observatory.runtime.placement import choose_placement
+from observatory.runtime.placement import choose_placement, llama_gpu_layers
 from observatory.runtime.schemas import (
     Document,
     DocumentsRequest,
@@ -60,9 +60,10 @@ class Shard:
             settings.shard_name, settings.domain, self.model_name, package_version(), settings.metrics_enabled
         )
         self.vram = VRAMLicenseManager(settings.vram_budget)
-        self.engine = LlamaEngine(
-            self.model_path, settings.n_ctx, settings.n_threads, settings.n_gpu_layers, settings.seed
-        )
+        # A property of the llama.cpp build, fixed for the process: asked once, not on every probe and scrape.
+        self.gpu_available = bool(llama_cpp.llama_supports_gpu_offload())
+        gpu_layers = llama_gpu_layers(settings.n_gpu_layers, self.gpu_available)
+        self.engine = LlamaEngine(self.model_path, settings.n_ctx, settings.n_threads, gpu_layers, settings.seed)
         self.adapters = AdapterCache(self.engine, self.vram, self.adapter_dir)
         self.limiter = InFlightLimiter(settings.max_in_flight)
         self.metrics.track_requests(lambda: self.limiter.in_flight, self.limiter.capacity)
@@ -72,8 +73,6 @@ class Shard:
         self.startup_error: str | None = None
         self.started = False
         self.started_monotonic = time.monotonic()
-        # A property of the llama.cpp build, fixed for the process: asked once, not on every probe and scrape.
-        self.gpu_available = bool(llama_cpp.llama_supports_gpu_offload())
         self._last_recall = float("-inf")
         self._record_vram()
 

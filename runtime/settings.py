@@ -33,7 +33,9 @@ class ShardSettings(BaseModel):
     adapter_dir: Path | None = Field(None, description="LoRA adapters (<name>.gguf); default: generated ones.")
     n_ctx: int = Field(2048, ge=64, le=131072)
     n_threads: int | None = Field(None, ge=1)
-    n_gpu_layers: int = Field(0, ge=-1, description="Layers llama.cpp offloads to the GPU; -1: all.")
+    n_gpu_layers: int | None = Field(
+        None, ge=-1, description="Layers llama.cpp offloads to the GPU; -1: all; default: all if it can offload."
+    )
     seed: int = 1234
     max_prompt_chars: int = Field(8192, ge=1)
     max_in_flight: int = Field(16, ge=1)
