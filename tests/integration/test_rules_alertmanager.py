@@ -54,7 +54,7 @@ def test_a_faster_tier_inhibits_the_slower_ones_of_the_same_slo(tmp_path: Path) 
     ]
     with RunningProcess(argv, tmp_path / "alertmanager.log") as process:
         base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/-/ready", timeout=30, process=process.process)
+        wait_for_http(f"{base}/-/ready", timeout=30, process=process.process, ready_only=True)
         tiers = _burn_alerts()
         assert set(tiers) == {"1h", "6h", "1d", "3d"}
         # The slowest tier of another shard must stay active: inhibition is per SLO and shard.

@@ -27,8 +27,14 @@ def require_binary(name: str) -> str:
     return path
 
 
-def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
-    """Poll ``url`` until it answers with any HTTP status, or fail after ``timeout`` seconds."""
+def wait_for_http(
+    url: str, timeout: float = 30.0, process: subprocess.Popen | None = None, ready_only: bool = False
+) -> None:
+    """Poll ``url`` until it answers, or fail after ``timeout`` seconds.
+
+    Any HTTP status counts as an answer, unless ``ready_only``: then only a 2xx does, for
+    readiness endpoints that answer 503 while the server is still starting.
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -37,11 +43,13 @@ def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen | N
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
-        except urllib.error.HTTPError:
-            return
+        except urllib.error.HTTPError as error:
+            if not ready_only:
+                return
+            last_error = error
         except OSError as error:
             last_error = error
-            time.sleep(0.1)
+        time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {timeout} s: {last_error}")
 
 

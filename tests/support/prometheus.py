@@ -30,9 +30,13 @@ class PrometheusServer:
             url += "?" + urllib.parse.urlencode(params)
         try:
             with urllib.request.urlopen(url, timeout=30) as response:
-                body = json.load(response)
+                text = response.read()
         except urllib.error.HTTPError as error:
-            body = json.load(error)
+            text = error.read()
+        try:
+            body = json.loads(text)
+        except ValueError:
+            raise AssertionError(f"{path} {params}: not JSON: {text[:200]!r}") from None
         if body.get("status") != "success":
             raise AssertionError(f"{path} {params}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]
@@ -77,5 +81,5 @@ def running_prometheus(
     ]
     with RunningProcess(argv, workdir / "prometheus.log") as process:
         base_url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base_url}/-/ready", timeout=60, process=process.process)
+        wait_for_http(f"{base_url}/-/ready", timeout=60, process=process.process, ready_only=True)
         yield PrometheusServer(base_url, process)
