@@ -14,7 +14,6 @@ from observatory.dashboards import (
 )
 from observatory.dashboards.grafana import render
 from observatory.dashboards.model import Dashboard
-
 from observatory.lint.promql import Query
 
 GENERATED_DIR = "dashboards/generated"

@@ -16,6 +16,7 @@ import attr
 from attr.validators import instance_of
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
+
 from observatory.dashboards.model import (
     Dashboard,
     Panel,

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from observatory.dashboards.model import Panel, PanelKind, QueryFormat, Target, Threshold, Transformation
-
 from observatory.catalogue import CATALOGUE
+from observatory.dashboards.model import Panel, PanelKind, QueryFormat, Target, Threshold, Transformation
 from observatory.metric import Metric, MetricType, Unit
 
 RATE_WINDOW = "$__rate_interval"

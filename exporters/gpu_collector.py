@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-from observatory.exporters.fresh_reading import FreshReading
-from observatory.exporters.nvml_reader import COLLECTOR, NvmlReader, NvmlSnapshot
-from observatory.exporters.self_metrics import ERROR, REASONS, TIMEOUT, CollectionLedger, Failure
 from prometheus_client.metrics_core import Metric as Family
 
 from observatory.catalogue import CATALOGUE
 from observatory.catalogue.gpu import GPU_METRICS
+from observatory.exporters.fresh_reading import FreshReading
+from observatory.exporters.nvml_reader import COLLECTOR, NvmlReader, NvmlSnapshot
+from observatory.exporters.self_metrics import ERROR, REASONS, TIMEOUT, CollectionLedger, Failure
 from observatory.exposition import new_family
 from observatory.metric import Source
 

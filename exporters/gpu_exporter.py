@@ -8,10 +8,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from prometheus_client import CollectorRegistry
+
 from observatory.exporters.flags import Flag, parse_flags, positive_seconds, server_flags, text
 from observatory.exporters.gpu_collector import GpuCollector
 from observatory.exporters.server import serve
-from prometheus_client import CollectorRegistry
 
 DEFAULT_PORT = 9835
 FLAGS = (

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from observatory.exporters.self_metrics import ERROR, NOT_FOUND, CollectionLedger, Failure
 from prometheus_client.metrics_core import Metric as Family
 
 from observatory.catalogue import CATALOGUE
 from observatory.catalogue.host import CPU_MODE, HOST_METRICS, INTERFACE
+from observatory.exporters.self_metrics import ERROR, NOT_FOUND, CollectionLedger, Failure
 from observatory.exposition import new_family
 from observatory.metric import OTHER, Source
 

@@ -8,11 +8,12 @@ import sys
 from collections.abc import Sequence
 
 import psutil
+from prometheus_client import CollectorRegistry
+
 from observatory.exporters.flags import Flag, parse_flags, port, positive_int, server_flags
 from observatory.exporters.host_collector import HostCollector
 from observatory.exporters.server import serve
 from observatory.exporters.tcp_diag import established_connections
-from prometheus_client import CollectorRegistry
 
 DEFAULT_PORT = 9100
 FLAGS = (

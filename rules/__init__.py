@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from observatory.rules.checks import lint_groups, where
-from observatory.rules.mixin import build_artefacts, rule_groups
-
 from observatory.lint.promql import Query
 from observatory.lint.report import Finding
+from observatory.rules.checks import lint_groups, where
+from observatory.rules.mixin import build_artefacts, rule_groups
 
 
 def artefacts() -> Mapping[str, str]:

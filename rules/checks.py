@@ -6,10 +6,9 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from observatory.lint.report import Finding
 from observatory.rules import templates
 from observatory.rules.model import Alert, Group, Recording
-
-from observatory.lint.report import Finding
 
 SEVERITIES = ("critical", "warning", "info")
 MAX_NAME_LENGTH = 40

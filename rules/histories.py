@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from observatory.rules.model import Case, Labels, Series, number
 from prometheus_client.utils import floatToGoString
 
 from observatory.metric import Metric, MetricType
+from observatory.rules.model import Case, Labels, Series, number
 
 STEP = "1m"
 STEP_SECONDS = 60

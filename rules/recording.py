@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from observatory.catalogue import CATALOGUE
 from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, counter, gauge, histogram
 from observatory.rules.model import Case, Group, Labels, Recording, Series, number
-
-from observatory.catalogue import CATALOGUE
 
 GROUP = "themis-recording"
 

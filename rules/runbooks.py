@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import yaml
+
+from observatory.catalogue import CATALOGUE
 from observatory.rules.links import runbook_anchor
 from observatory.rules.model import Alert, Group, Recording, names_in, number, seconds
 from observatory.rules.thresholds import RuleConfig
-
-from observatory.catalogue import CATALOGUE
 
 
 def _metrics(expr: str, recordings: Mapping[str, Recording], seen: set[str]) -> list[str]:

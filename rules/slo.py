@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from observatory.catalogue import CATALOGUE
 from observatory.rules.histories import SHARD, histogram_share_below, le_value
 from observatory.rules.links import CLUSTER_OVERVIEW
 from observatory.rules.model import Alert, Case, Group, Recording, Series, number, seconds
 from observatory.rules.recording import requests_history
 from observatory.rules.templates import SHARD_REF
 from observatory.rules.thresholds import BurnTier, RuleConfig
-
-from observatory.catalogue import CATALOGUE
 
 SLI_ERRORS = "shard:themis_slo_errors_per_request:ratio_rate"
 BUDGET_REMAINING = "shard:themis_slo_error_budget_remaining:ratio"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import threading
 
-from observatory.runtime.errors import error_body
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from observatory.catalogue.shard import ENDPOINT
 from observatory.metric import OTHER
+from observatory.runtime.errors import error_body
 
 API_PREFIX = "/api/v1/"
 

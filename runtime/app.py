@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+
 from observatory.runtime import routes_admin, routes_inference, routes_lora, routes_probes, routes_search
 from observatory.runtime.admission import Admission
 from observatory.runtime.errors import install_error_handlers

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from observatory.runtime.vectors import VectorIndex
 
 BatchObserver = Callable[[int, float], None]

@@ -27,12 +27,12 @@ from pathlib import Path
 import httpx
 import llama_cpp
 import numpy as np
+
+from observatory.commandline import free_port
 from observatory.runtime.metrics import ShardMetrics
 from observatory.runtime.settings import ShardSettings
 from observatory.runtime.tinymodel import ensure_default_model
 from observatory.runtime.vectors import VectorIndex
-
-from observatory.commandline import free_port
 
 DIM = 64
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import llama_cpp
 import numpy as np
+
 from observatory.runtime.errors import input_error, unavailable
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from observatory.runtime.vram import VRAMLimitError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from observatory.runtime.vram import VRAMLimitError
 
 
 class ShardError(Exception):

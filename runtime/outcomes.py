@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from observatory.runtime.admission import API_PREFIX, endpoint_of
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from observatory.runtime.admission import API_PREFIX, endpoint_of
 
 # What an app that raised before answering becomes: ServerErrorMiddleware answers it with 500.
 UNANSWERED = 500

@@ -6,9 +6,10 @@ import hmac
 
 from fastapi import APIRouter, Header
 from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.errors import ShardError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 router = APIRouter(tags=["admin"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.schemas import InferenceRequest, InferenceResponse
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Path
+
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.schemas import ADAPTER_NAME_PATTERN, AdapterInfo, AdapterLoad, AdaptersResponse
 

@@ -6,6 +6,7 @@ import time
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.health import is_ready
 

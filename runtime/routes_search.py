@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Path
+
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.schemas import DocumentsRequest, DocumentsResponse, SearchRequest, SearchResponse
 

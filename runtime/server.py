@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+
+from observatory.commandline import OneLineParser
 from observatory.runtime.app import create_app
 from observatory.runtime.service import Shard
 from observatory.runtime.settings import SettingsError, ShardSettings, load_settings
-
-from observatory.commandline import OneLineParser
 
 # Flags that are not settings: where the settings file is, and how much to log.
 _NOT_SETTINGS = ("config", "log_level")

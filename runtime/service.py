@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import llama_cpp
 import numpy as np
+
 from observatory.runtime.adapters import AdapterCache
 from observatory.runtime.admission import InFlightLimiter
 from observatory.runtime.batcher import SearchBatcher

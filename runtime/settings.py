@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from observatory.runtime.vram import GPU_PROFILES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from observatory.runtime.vram import GPU_PROFILES
 
 
 def default_cache_dir() -> Path:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import faiss
 import numpy as np
+
 from observatory.runtime.placement import CpuPlacement, Placement
 
 # FAISS warns below 39 training points per IVF list; the index stays exact until it has that many.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from support.processes import require_binary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

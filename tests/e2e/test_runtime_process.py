@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support.runtime import ADMIN_TOKEN, get_json, model_cache, request_json, running_shard
 
 from observatory.catalogue import CATALOGUE
 from observatory.metric import Source
+from support.runtime import ADMIN_TOKEN, get_json, model_cache, request_json, running_shard
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.processes import RunningProcess, free_port, wait_for_http
-from support.prometheus import PrometheusServer, running_prometheus
-from support.runtime import get_json, model_cache, request_json, running_shard
 
 from observatory import dashboards
 from observatory.catalogue import CATALOGUE
 from observatory.lint.promql import QueryChecker, substitute_grafana_variables
 from observatory.metric import Source
+from support.processes import RunningProcess, free_port, wait_for_http
+from support.prometheus import PrometheusServer, running_prometheus
+from support.runtime import get_json, model_cache, request_json, running_shard
 
 TESTS = Path(__file__).resolve().parents[1]
 SCRAPED_SOURCES = {Source.SHARD, Source.HOST_EXPORTER, Source.GPU_EXPORTER}

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support.processes import RunningProcess, free_port, wait_for_http
 
 from observatory.catalogue import CATALOGUE
 from observatory.metric import MetricType, Source
+from support.processes import RunningProcess, free_port, wait_for_http
 
 BIN = Path(sys.executable).parent
 TESTS = Path(__file__).resolve().parent.parent

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pynvml
 import pytest
-from observatory.exporters.gpu_collector import GpuCollector
 from prometheus_client import CollectorRegistry
+
+from observatory.exporters.gpu_collector import GpuCollector
 
 
 @pytest.fixture

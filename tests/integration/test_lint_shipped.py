@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import observatory.dashboards
 import pytest
 
+import observatory.dashboards
 from observatory.cli import main
 from observatory.lint.promql import Query
 

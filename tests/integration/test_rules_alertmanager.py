@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from observatory.rules.mixin import rule_groups
 from observatory.rules.runbooks import inhibit_rules
 from support.processes import RunningProcess, free_port, require_binary, wait_for_http

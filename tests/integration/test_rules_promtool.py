@@ -6,11 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from observatory.artefacts import write_artefacts
 from observatory.rules.mixin import build_artefacts
 from observatory.rules.thresholds import DEFAULT_CONFIG
 from support.rules import run_promtool
-
-from observatory.artefacts import write_artefacts
 
 
 def test_committed_rules_pass_promtool_check(promtool: str, repo_root: Path) -> None:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from observatory.runtime.tinymodel import ensure_default_model
 from support.runtime import ADMIN_TOKEN, model_cache, settings, started_client
 

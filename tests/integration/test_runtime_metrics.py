@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support.runtime import model_cache, settings, started_client
 
 from observatory.catalogue import CATALOGUE
 from observatory.metric import MetricType, Source
+from support.runtime import model_cache, settings, started_client
 
 SHARD_METRICS = CATALOGUE.by_source(Source.SHARD)
 # Series that stay at zero on a CPU-only machine, and why.

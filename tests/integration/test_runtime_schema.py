@@ -4,6 +4,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+
 from support.runtime import model_cache, request_json, running_shard
 
 EXAMPLES_PER_OPERATION = 30

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+
 from observatory.runtime.app import create_app
 from observatory.runtime.service import Shard
 from observatory.runtime.settings import ShardSettings
-
 from support.processes import RunningProcess, free_port, wait_for_http
 
 ADMIN_TOKEN = "test-token-0123456789abcdef"

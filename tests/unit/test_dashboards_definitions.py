@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from observatory import dashboards, rules
+from observatory.catalogue import CATALOGUE
 from observatory.dashboards.cluster_overview import SLO_BUDGETS
 from observatory.dashboards.cost_roi import CostParameters, dashboard
 from observatory.dashboards.llm_inference import FRAGMENTATION_RISK_QPS
 from observatory.dashboards.panels import metric, rate
+from observatory.lint.promql import QueryChecker
 from observatory.rules.slo import slos
 from observatory.rules.thresholds import DEFAULT_CONFIG
-
-from observatory import dashboards, rules
-from observatory.catalogue import CATALOGUE
-from observatory.lint.promql import QueryChecker
 
 # Seed 000 (MONITORING_TESTING_STRATEGY), panel by panel: this is the spec.
 SEED_PANELS = {

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from support.dashboards import sdk_round_trip, unknown_fields
 
 from observatory import dashboards
+from support.dashboards import sdk_round_trip, unknown_fields
 
 
 def test_generation_is_byte_identical() -> None:

@@ -6,14 +6,14 @@ import logging
 
 import pynvml
 import pytest
+from prometheus_client import CollectorRegistry
+
+from observatory.catalogue import CATALOGUE
 from observatory.exporters.gpu_collector import GpuCollector
 from observatory.exporters.nvml_reader import ERROR_REASONS, FIELDS, REINIT_ERRORS
 from observatory.exporters.self_metrics import REASONS, UNSUPPORTED
-from prometheus_client import CollectorRegistry
-from support.exporters import NVML_FUNCTIONS, SubstituteGpu, SubstituteNvml
-
-from observatory.catalogue import CATALOGUE
 from observatory.metric import Source
+from support.exporters import NVML_FUNCTIONS, SubstituteGpu, SubstituteNvml
 
 SHARD = "legal"
 

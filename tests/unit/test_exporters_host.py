@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import psutil
 import pytest
-from observatory.exporters.host_collector import HostCollector
-from observatory.exporters.tcp_diag import established_connections
 from prometheus_client import CollectorRegistry
 
 from observatory.catalogue import CATALOGUE
 from observatory.catalogue.host import INTERFACE
+from observatory.exporters.host_collector import HostCollector
+from observatory.exporters.tcp_diag import established_connections
 from observatory.metric import Source
 
 SHARD = "finance"

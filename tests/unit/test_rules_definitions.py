@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from observatory.catalogue import CATALOGUE
+from observatory.lint.promql import QueryChecker
 from observatory.rules import artefacts, lint, queries, recorded_series
 from observatory.rules.checks import lint_groups
 from observatory.rules.mixin import build_artefacts, rule_groups
 from observatory.rules.model import Group
 from observatory.rules.thresholds import DEFAULT_CONFIG
 from support.rules import SEED_ALERTS
-
-from observatory.catalogue import CATALOGUE
-from observatory.lint.promql import QueryChecker
 
 
 def _alerts(files: dict[str, str]) -> dict[str, dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from observatory.rules.model import names_in, seconds
 from observatory.rules.templates import TemplateError, humanize, humanize_duration, humanize_percentage, render
 

@@ -1,13 +1,13 @@
 """Label values that come from requests stay within the catalogue's declared bounds."""
 
 import pytest
-from observatory.runtime.admission import endpoint_of
-from observatory.runtime.metrics import LabelFolder, ShardMetrics
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from observatory.catalogue.labels import ADAPTER, DOMAIN
 from observatory.catalogue.shard import ENDPOINT
 from observatory.metric import Label
+from observatory.runtime.admission import endpoint_of
+from observatory.runtime.metrics import LabelFolder, ShardMetrics
 
 
 def test_open_labels_fold_values_beyond_the_bound_into_other():

@@ -2,6 +2,7 @@
 
 import llama_cpp
 import pytest
+
 from observatory.runtime.engine import LlamaEngine
 from observatory.runtime.placement import llama_gpu_layers
 from observatory.runtime.server import parse_args, settings_from

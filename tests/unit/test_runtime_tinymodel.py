@@ -2,6 +2,7 @@
 
 import llama_cpp
 import pytest
+
 from observatory.runtime.tinymodel import (
     DEFAULT_ADAPTERS,
     TinyModelSpec,

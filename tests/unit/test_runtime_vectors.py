@@ -5,6 +5,7 @@ import asyncio
 import faiss
 import numpy as np
 import pytest
+
 from observatory.runtime.batcher import SearchBatcher
 from observatory.runtime.placement import MIB, CpuPlacement, GpuPlacement, choose_placement, faiss_gpu_present
 from observatory.runtime.vectors import VectorIndex

@@ -1,6 +1,7 @@
 """The VRAM budget follows seed 000's VRAMLicenseManager test and seed 002's GPU profiles."""
 
 import pytest
+
 from observatory.runtime.health import ShardState, is_ready, overall_status
 from observatory.runtime.vram import GIB, GPU_PROFILES, VRAMLicenseManager, VRAMLimitError
 
