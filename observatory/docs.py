@@ -57,10 +57,11 @@ def metrics_markdown(catalogue: Catalogue) -> str:
         "percentages, `_count` gauges, per-second gauges). The catalogue keeps the seed's name",
         "wherever it is valid and renames only these; thresholds convert as shown.",
         "",
-        "| seed name | catalogue name | conversion |",
-        "|---|---|---|",
+        "| seed name | catalogue name | conversion | seed thresholds in catalogue units |",
+        "|---|---|---|---|",
     ]
     for metric in sorted((m for m in catalogue if m.seed), key=lambda m: m.seed.name):
         conversion = _cell(metric.seed.conversion) or "renamed"
-        lines.append(f"| `{_cell(metric.seed.name)}` | `{metric.name}` | {conversion} |")
+        thresholds = _cell(metric.seed.thresholds) or "—"
+        lines.append(f"| `{_cell(metric.seed.name)}` | `{metric.name}` | {conversion} | {thresholds} |")
     return "\n".join(lines) + "\n"

@@ -83,10 +83,14 @@ class Label:
 
 @dataclass(frozen=True)
 class SeedName:
-    """Where a catalogue metric comes from in the seed specification, if it was renamed."""
+    """Where a catalogue metric comes from in the seed specification, if it was renamed.
+
+    ``thresholds`` restates the seed's thresholds for this metric in the catalogue's unit.
+    """
 
     name: str
     conversion: str = ""
+    thresholds: str = ""
 
 
 @dataclass(frozen=True)

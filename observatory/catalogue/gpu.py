@@ -15,7 +15,11 @@ GPU_METRICS = (
         "themis_gpu_utilization_ratio",
         "Fraction of the last NVML sampling window in which a kernel ran on the GPU (0-1).",
         Unit.RATIO,
-        SeedName("themis_gpu_utilization_percent", "percent / 100"),
+        SeedName(
+            "themis_gpu_utilization_percent",
+            "percent / 100",
+            "< 20 % (GPU Degraded) → < 0.2; < 40 % (seed 001) → < 0.4; 80/95 % → 0.8/0.95; 70/85 % ROI → 0.7/0.85",
+        ),
     ),
     _gpu_gauge(
         "themis_gpu_memory_bandwidth_utilization_ratio",

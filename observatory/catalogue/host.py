@@ -22,7 +22,11 @@ HOST_METRICS = (
         "CPU time the host spent in each mode, summed over its CPUs, in seconds.",
         Unit.SECONDS,
         (SHARD, CPU_MODE),
-        SeedName("themis_cpu_usage_percent", "100 * (1 - idle share of rate(themis_cpu_seconds_total))"),
+        SeedName(
+            "themis_cpu_usage_percent",
+            "100 * (1 - idle share of rate(themis_cpu_seconds_total))",
+            "> 80 % (seed 004) → > 0.8; 80/95 % panel → 0.8/0.95",
+        ),
     ),
     _host("themis_cpus", MetricType.GAUGE, "Number of logical CPUs on the host.", Unit.NONE),
     _host(

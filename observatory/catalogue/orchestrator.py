@@ -99,7 +99,9 @@ ORCHESTRATOR_METRICS = (
         "Share of findings on which two perspectives agreed in recent consensus rounds (0-1).",
         Unit.RATIO,
         (PERSPECTIVE_A, PERSPECTIVE_B),
-        seed=SeedName("themis_perspective_agreement_rate", "percent / 100"),
+        seed=SeedName(
+            "themis_perspective_agreement_rate", "percent / 100", "60-80 % typical → 0.6-0.8"
+        ),
     ),
     _orchestrator(
         "themis_cot_steps_executed_total",

@@ -51,6 +51,7 @@ INFERENCE_METRICS = (
             "themis_inference_encode_latency_ms, themis_inference_forward_latency_ms,"
             " themis_inference_decode_latency_ms",
             "ms / 1000; encode=tokenize, forward=prompt_eval, decode=generation",
+            "none in the seed",
         ),
     ),
     _shard(
@@ -63,6 +64,7 @@ INFERENCE_METRICS = (
             "themis_tokens_generated_per_second",
             "rate(themis_generated_tokens_total)"
             ' / rate(themis_inference_stage_latency_seconds_sum{stage="generation"})',
+            "< 20 tokens/s alert and 20/50 panel steps: unchanged (tokens per second)",
         ),
     ),
     _shard(
@@ -85,7 +87,9 @@ INFERENCE_METRICS = (
         MetricType.GAUGE,
         "Fraction of the context's KV-cache cells holding tokens (0-1).",
         Unit.RATIO,
-        seed=SeedName("themis_kv_cache_utilization_percent", "percent / 100"),
+        seed=SeedName(
+            "themis_kv_cache_utilization_percent", "percent / 100", "> 70 % target → > 0.7"
+        ),
     ),
     _shard(
         "themis_kv_cache_lookups_total",
@@ -96,7 +100,11 @@ INFERENCE_METRICS = (
         "themis_kv_cache_misses_total",
         MetricType.COUNTER,
         "Prompt tokens not found in the KV (prefix) cache, which had to be evaluated.",
-        seed=SeedName("themis_kv_cache_miss_rate", "rate(misses_total) / rate(lookups_total)"),
+        seed=SeedName(
+            "themis_kv_cache_miss_rate",
+            "rate(misses_total) / rate(lookups_total)",
+            "> 0.30 alert → > 0.3; < 20 % target → < 0.2",
+        ),
     ),
     _shard(
         "themis_model_load_latency_seconds",
@@ -160,7 +168,11 @@ LORA_METRICS = (
         "Time to switch the adapters applied to the context, in seconds.",
         Unit.SECONDS,
         buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0),
-        seed=SeedName("themis_lora_switch_latency_milliseconds", "ms / 1000 (200 ms = 0.2 s)"),
+        seed=SeedName(
+            "themis_lora_switch_latency_milliseconds",
+            "ms / 1000",
+            "p95 > 200 ms alert → > 0.2 s; buckets 50/100/200 ms → 0.05/0.1/0.2 s; p95 < 100 ms target → < 0.1 s",
+        ),
     ),
     _shard(
         "themis_lora_adapter_requests_total",
@@ -177,7 +189,9 @@ LORA_METRICS = (
         "themis_lora_cache_hits_total",
         MetricType.COUNTER,
         "Adapter requests served from the shard's adapter cache without loading.",
-        seed=SeedName("themis_lora_cache_hit_rate", "rate(hits_total) / rate(requests_total)"),
+        seed=SeedName(
+            "themis_lora_cache_hit_rate", "rate(hits_total) / rate(requests_total)", "> 70 % target → > 0.7"
+        ),
     ),
 )
 
@@ -194,7 +208,11 @@ VECTOR_SEARCH_METRICS = (
         "Wall time of one search query through the request queue, in seconds.",
         Unit.SECONDS,
         buckets=SEARCH_BUCKETS,
-        seed=SeedName("themis_vector_search_latency_milliseconds", "ms / 1000"),
+        seed=SeedName(
+            "themis_vector_search_latency_milliseconds",
+            "ms / 1000",
+            "buckets 5/10/50/100 ms → 0.005/0.01/0.05/0.1 s; p95 < 10 ms (GPU) → < 0.01 s",
+        ),
     ),
     _shard(
         "themis_vector_search_batch_size",
@@ -219,7 +237,9 @@ VECTOR_SEARCH_METRICS = (
         MetricType.GAUGE,
         "Recall@10 of the served index against an exact search on a sample of queries (0-1).",
         Unit.RATIO,
-        seed=SeedName("themis_vector_search_recall_at_10", "percent / 100"),
+        seed=SeedName(
+            "themis_vector_search_recall_at_10", "percent / 100", "> 80 % / > 90 % → > 0.8 / > 0.9"
+        ),
     ),
     _shard(
         "themis_faiss_index_operations_total",
