@@ -56,6 +56,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator
                 # Traffic after the first scrape, so that rates see the counters rise.
                 prometheus.wait_until('up{job="themisdb-shards"} == 1')
                 _drive_traffic(base)
+                # Rates and increases need two samples after the traffic: wait for two more scrapes of every job.
+                for job in jobs:
+                    scrapes = f'count_over_time(up{{job="{job}"}}[1m])'
+                    [now] = prometheus.wait_until(scrapes)
+                    prometheus.wait_until(f"{scrapes} >= {float(now['value'][1]) + 2}")
                 yield prometheus
         finally:
             host.stop()
