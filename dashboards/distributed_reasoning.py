@@ -16,6 +16,7 @@ from observatory.dashboards.panels import (
     metric_panel,
     quantile,
     series_to_rows,
+    share_panel,
 )
 
 SEQUENTIAL, PARALLEL = 'mode="sequential"', 'mode="parallel"'
@@ -118,12 +119,11 @@ SEED_PANELS = (
         min=0,
         max=1,
     ),
-    metric_panel(
+    share_panel(
         "Task Complexity Distribution",
-        PanelKind.PIE_CHART,
         "themis_reasoning_task_total",
-        Target(increase("themis_reasoning_task_total", by=("complexity",)), "{{complexity}}"),
-        note="Share of tasks per complexity (simple <5 steps, medium 5-10, complex >10) over the dashboard's range.",
+        "complexity",
+        "Share of tasks per complexity (simple <5 steps, medium 5-10, complex >10) over the dashboard's range.",
     ),
 )
 

@@ -18,6 +18,7 @@ from observatory.dashboards.panels import (
     rate,
     recorded,
     rises_to,
+    share_panel,
     table_columns,
 )
 from observatory.rules.model import number
@@ -105,12 +106,11 @@ SEED_PANELS = (
         # Adapters are whole: the seed's "warning if >8" starts at 9, and 8 loaded adapters stay green.
         thresholds=(Threshold(GREEN), Threshold(YELLOW, 9)),
     ),
-    metric_panel(
+    share_panel(
         "Model Type Distribution",
-        PanelKind.PIE_CHART,
         "themis_inference_requests_total",
-        Target(increase("themis_inference_requests_total", by=("model",)), "{{model}}"),
-        note="Share of requests per model over the dashboard's range.",
+        "model",
+        "Share of requests per model over the dashboard's range.",
     ),
 )
 
@@ -139,12 +139,11 @@ EXTRA_PANELS = (
         note="Per second.",
         per_second=True,
     ),
-    metric_panel(
+    share_panel(
         "LoRA Adapter Usage",
-        PanelKind.PIE_CHART,
         "themis_lora_adapter_requests_total",
-        Target(increase("themis_lora_adapter_requests_total", by=("adapter",)), "{{adapter}}"),
-        note="Share per adapter over the dashboard's range.",
+        "adapter",
+        "Share per adapter over the dashboard's range.",
     ),
     Panel(
         "Loaded Models",

@@ -128,6 +128,12 @@ def metric_panel(
     return Panel(title, kind, describe(name, note), targets=targets, **options)
 
 
+def share_panel(title: str, counter: str, label: str, note: str) -> Panel:
+    """A pie chart of how a counter's increase over the dashboard's range splits by ``label``."""
+    target = Target(increase(counter, by=(label,)), "{{" + label + "}}")
+    return metric_panel(title, PanelKind.PIE_CHART, counter, target, note=note)
+
+
 def bucket_distribution(title: str, histogram: str, note: str, by_hint: str = "", **options) -> Panel:
     """How many observations fell in each bucket over the dashboard's range, as bars.
 
