@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,15 @@ def substitute_grafana_variables(expr: str) -> str:
     return "".join(part if i % 2 else _GRAFANA_VARIABLE.sub("1", part) for i, part in enumerate(parts))
 
 
+@functools.lru_cache(maxsize=4096)
+def parse(expr: str) -> object:
+    """The syntax tree of ``expr`` after Grafana variable substitution; raises ValueError if unparsable.
+
+    Cached because lint both checks an expression and lists the metrics it uses.
+    """
+    return promql_parser.parse(substitute_grafana_variables(expr))
+
+
 def _children(node: object) -> Iterator[object]:
     if isinstance(node, promql_parser.BinaryExpr):
         yield node.lhs
@@ -95,7 +105,7 @@ class QueryChecker:
     def referenced_metrics(self, expr: str) -> set[str]:
         """Catalogue metric names an expression selects (empty if it does not parse)."""
         try:
-            tree = promql_parser.parse(substitute_grafana_variables(expr))
+            tree = parse(expr)
         except ValueError:
             return set()
         names = set()
@@ -108,7 +118,7 @@ class QueryChecker:
     def check(self, query: Query) -> list[Finding]:
         """Every violation in one expression."""
         try:
-            tree = promql_parser.parse(substitute_grafana_variables(query.expr))
+            tree = parse(query.expr)
         except ValueError as error:
             return [Finding(query.where, f"unparsable query: {error}", query.expr)]
         findings: list[Finding] = []
