@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from observatory.rules.mixin import rule_groups
 from observatory.rules.runbooks import inhibit_rules
-from support.processes import RunningProcess, free_port, require_binary, wait_for_http
+from support.prometheus import running_alertmanager
 
 
 def _burn_alerts() -> dict[str, dict[str, str]]:
@@ -37,25 +36,13 @@ def _post(url: str, body: object) -> None:
 
 @pytest.mark.slow
 def test_a_faster_tier_inhibits_the_slower_ones_of_the_same_slo(tmp_path: Path) -> None:
-    binary = require_binary("prometheus-alertmanager")
     all_alerts = [alert for group in rule_groups() for alert in group.alerts]
     config = {
         "route": {"receiver": "null", "group_by": ["alertname"], "group_wait": "0s", "group_interval": "1s"},
         "receivers": [{"name": "null"}],
         "inhibit_rules": inhibit_rules(all_alerts),
     }
-    (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    argv = [
-        binary,
-        f"--config.file={tmp_path / 'alertmanager.yml'}",
-        f"--storage.path={tmp_path / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-    ]
-    with RunningProcess(argv, tmp_path / "alertmanager.log") as process:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/-/ready", timeout=30, process=process.process, ready_only=True)
+    with running_alertmanager(tmp_path, config) as (process, base):
         tiers = _burn_alerts()
         assert set(tiers) == {"1h", "6h", "1d", "3d"}
         # The slowest tier of another shard must stay active: inhibition is per SLO and shard.

@@ -61,7 +61,6 @@ def running_prometheus(
     workdir: Path, jobs: Mapping[str, Sequence[str]], rule_files: Sequence[Path] = (), interval: str = "1s"
 ) -> Iterator[PrometheusServer]:
     """Prometheus scraping ``jobs`` (job name -> host:port targets) and evaluating ``rule_files``."""
-    binary = require_binary("prometheus")
     config = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": interval},
         "scrape_configs": [
@@ -69,17 +68,27 @@ def running_prometheus(
         ],
         "rule_files": [str(path) for path in rule_files],
     }
-    config_file = workdir / "prometheus.yml"
+    flags = (f"--storage.tsdb.path={workdir / 'tsdb'}", "--log.level=warn")
+    with running_server("prometheus", workdir, config, *flags) as (process, base_url):
+        yield PrometheusServer(base_url, process)
+
+
+@contextlib.contextmanager
+def running_alertmanager(workdir: Path, config: Mapping) -> Iterator[tuple[RunningProcess, str]]:
+    """A single Alertmanager (no cluster) with ``config``; yields the process and its base URL."""
+    flags = (f"--storage.path={workdir / 'alertmanager-data'}", "--cluster.listen-address=")
+    with running_server("prometheus-alertmanager", workdir, config, *flags) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_server(binary: str, workdir: Path, config: Mapping, *flags: str) -> Iterator[tuple[RunningProcess, str]]:
+    """A Prometheus-toolchain server with ``config`` on a free loopback port, once its /-/ready says so."""
+    config_file = workdir / f"{binary}.yml"
     config_file.write_text(yaml.safe_dump(config))
     port = free_port()
-    argv = [
-        binary,
-        f"--config.file={config_file}",
-        f"--storage.tsdb.path={workdir / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--log.level=warn",
-    ]
-    with RunningProcess(argv, workdir / "prometheus.log") as process:
+    argv = [require_binary(binary), f"--config.file={config_file}", f"--web.listen-address=127.0.0.1:{port}", *flags]
+    with RunningProcess(argv, workdir / f"{binary}.log") as process:
         base_url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base_url}/-/ready", timeout=60, process=process.process, ready_only=True)
-        yield PrometheusServer(base_url, process)
+        yield process, base_url
