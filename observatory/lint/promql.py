@@ -129,8 +129,8 @@ class QueryChecker:
         self._walk(tree, report, raw_allowed=False)
         return findings
 
-    def _labels_of(self, name: str) -> tuple[frozenset[str], MetricType | None, str] | None:
-        """Allowed label names, metric type and histogram suffix of a series name."""
+    def series_labels(self, name: str) -> tuple[frozenset[str], MetricType | None, str] | None:
+        """Allowed label names, metric type and histogram suffix of a series name; None if unknown."""
         resolved = self.catalogue.resolve_series(name)
         if resolved:
             metric, suffix = resolved
@@ -174,7 +174,7 @@ class QueryChecker:
         if not name:
             report("selector without a metric name")
             return
-        known = self._labels_of(name)
+        known = self.series_labels(name)
         if known is None:
             report(f"unknown metric {name!r}: not in the catalogue nor recorded by a rule")
             return
@@ -191,7 +191,7 @@ class QueryChecker:
         if not isinstance(argument, promql_parser.MatrixSelector):
             return
         name = argument.vector_selector.name or ""
-        known = self._labels_of(name)
+        known = self.series_labels(name)
         if known is None:
             return
         _, metric_type, suffix = known
@@ -206,7 +206,7 @@ class QueryChecker:
             return
         available: set[str] = set()
         for selector in _selectors(node.expr):
-            known = self._labels_of(selector.name or "")
+            known = self.series_labels(selector.name or "")
             if known is None:
                 return  # already reported as an unknown metric
             available |= known[0]
