@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.metrics_core import Metric as Family
 
 from observatory.catalogue import CATALOGUE
@@ -96,6 +96,8 @@ class ShardMetrics:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_CatalogueOnly(instruments))
         self._fold_adapter = LabelFolder(ADAPTER)
+        # Adapter name -> its bound request counter: a request pays a dict look-up, not labels().
+        self._adapter_requests: dict[str, Counter] = {}
         self._shard = shard
         self.model = LabelFolder(MODEL)(model)
         metrics = CATALOGUE.by_source(Source.SHARD)
@@ -190,7 +192,7 @@ class ShardMetrics:
     def adapters_used(self, names: tuple[str, ...], cache_hits: int, switch_seconds: float | None) -> None:
         """A request applied ``names``; ``cache_hits`` of them were loaded already."""
         for name in names:
-            self._i["themis_lora_adapter_requests_total"].labels(self._shard, self._fold_adapter(name)).inc()
+            self._adapter_counter(name).inc()
         self._lora_cache_requests.inc(len(names))
         self._lora_cache_hits.inc(cache_hits)
         if switch_seconds is not None:
@@ -199,7 +201,14 @@ class ShardMetrics:
     def adapters_available(self, names: list[str]) -> None:
         """Start each available adapter's request counter at zero, so that increase() sees its first use."""
         for name in names:
-            self._i["themis_lora_adapter_requests_total"].labels(self._shard, self._fold_adapter(name))
+            self._adapter_counter(name)
+
+    def _adapter_counter(self, name: str) -> Counter:
+        counter = self._adapter_requests.get(name)
+        if counter is None:
+            series = self._i["themis_lora_adapter_requests_total"].labels(self._shard, self._fold_adapter(name))
+            counter = self._adapter_requests[name] = series
+        return counter
 
     def adapters_loaded(self, count: int) -> None:
         """The number of adapters in the cache changed."""
