@@ -123,9 +123,10 @@ class Store:
         """Take up to ``limit`` tasks of ``kinds`` for ``owner``, oldest first: queued ones, and running
         ones whose owner let the lease expire (a takeover). Each gets the next owner's epoch.
 
-        Several replicas may claim at once: PostgreSQL skips rows another claimer has locked, and
-        the update is a compare-and-set on the epoch read, so on any database a task goes to one
-        claimer only.
+        Several replicas may claim at once and a task still goes to one of them: on PostgreSQL the
+        claimer locks the rows it takes (``FOR UPDATE SKIP LOCKED``: rows another claimer holds are
+        skipped, rows it just released are re-checked against their new state); on SQLite every
+        writing transaction holds the database's write lock from its first statement.
         """
         now = self._clock()
         claimable = sa.or_(
@@ -139,7 +140,7 @@ class Store:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return self._take_all(query, owner, Epoch.next_owner, now + lease_seconds, claimable)
+        return self._take_all(query, owner, Epoch.next_owner, now + lease_seconds)
 
     def resume(self, owner: str, kinds: Collection[str], *, lease_seconds: float) -> list[Claim]:
         """Take back the running tasks ``owner`` still holds (it restarted), lease expired or not.
@@ -150,34 +151,20 @@ class Store:
         mine = sa.and_(tasks.c.status == Status.RUNNING, tasks.c.owner == owner)
         query = sa.select(tasks).where(mine, tasks.c.kind.in_(list(kinds))).order_by(tasks.c.created_at)
         return self._take_all(
-            query.with_for_update(skip_locked=True), owner, Epoch.next_incarnation, now + lease_seconds, mine
+            query.with_for_update(skip_locked=True), owner, Epoch.next_incarnation, now + lease_seconds
         )
 
     def _take_all(
-        self,
-        query: sa.Select,
-        owner: str,
-        next_epoch: Callable[[Epoch], Epoch],
-        lease_expires_at: float,
-        still_claimable: sa.ColumnElement[bool],
+        self, query: sa.Select, owner: str, next_epoch: Callable[[Epoch], Epoch], lease_expires_at: float
     ) -> list[Claim]:
-        """Compare-and-set each task ``query`` selects to ``owner`` at its next epoch.
-
-        A task whose epoch or state changed since it was read (another claimer won) is left out.
-        """
+        """Give each task the locking ``query`` selects to ``owner`` at its next epoch."""
         claims = []
         with writing(self._engine) as connection:
             for row in connection.execute(query).all():
-                seen = Epoch(row.global_epoch, row.regional_epoch)
-                epoch = next_epoch(seen)
-                taken = connection.execute(
+                epoch = next_epoch(Epoch(row.global_epoch, row.regional_epoch))
+                connection.execute(
                     tasks.update()
-                    .where(
-                        tasks.c.task_id == row.task_id,
-                        tasks.c.global_epoch == seen.global_epoch,
-                        tasks.c.regional_epoch == seen.regional_epoch,
-                        still_claimable,
-                    )
+                    .where(tasks.c.task_id == row.task_id)
                     .values(
                         owner=owner,
                         status=Status.RUNNING,
@@ -186,9 +173,8 @@ class Store:
                         lease_expires_at=lease_expires_at,
                         updated_at=self._clock(),
                     )
-                ).rowcount
-                if taken == 1:
-                    claims.append(Claim(row.task_id, row.kind, row.request, owner, epoch))
+                )
+                claims.append(Claim(row.task_id, row.kind, row.request, owner, epoch))
         return claims
 
     def renew(self, claim: Claim, *, lease_seconds: float) -> None:

@@ -181,13 +181,14 @@ def test_a_dead_owners_task_is_taken_over_after_its_lease_and_its_late_writes_ar
 
 def test_a_restarted_owner_resumes_its_task_at_once_and_fences_its_previous_process(store_url: str) -> None:
     handler = Steps("A")
+    conflicts: list[ConflictReason] = []
 
     async def scenario() -> TaskView:
         store = Store.open(store_url)
         task_id = submit(store, "t", ["a", "b"])
         [previous] = store.claim("A", ["dag"], lease_seconds=600)
         store.record_step(previous, "a", Status.SUCCEEDED, output={"node": "a", "by": "previous"})
-        runner = TaskRunner(store, "A", {"dag": handler}, **FAST)
+        runner = TaskRunner(store, "A", {"dag": handler}, on_conflict=conflicts.append, **FAST)
         await runner.start()
         view = await asyncio.wait_for(finished(store, task_id), 60)  # far sooner than the 600 s lease
         await runner.stop()
@@ -199,6 +200,7 @@ def test_a_restarted_owner_resumes_its_task_at_once_and_fences_its_previous_proc
     view = asyncio.run(scenario())
     assert view.result["outputs"]["a"] == {"node": "a", "by": "previous"}
     assert handler.calls == Counter({("t", "b"): 1})
+    assert conflicts == []  # a saved step is read back, not refused
 
 
 def test_stop_gives_running_tasks_back_and_the_next_owner_resumes_after_the_saved_steps(store_url: str) -> None:
@@ -263,6 +265,7 @@ def test_a_step_completed_twice_at_once_keeps_the_first_output_for_both(store_ur
         return {"run": mine}
 
     async def handler(request: dict[str, Any], checkpoint: Checkpoint) -> dict[str, Any]:
+        runs["handler"] += 1
         outputs = await asyncio.gather(checkpoint.run_step("n", step), checkpoint.run_step("n", step))
         return {"outputs": outputs}
 
@@ -279,3 +282,4 @@ def test_a_step_completed_twice_at_once_keeps_the_first_output_for_both(store_ur
     view = asyncio.run(scenario())
     assert view.result == {"outputs": [{"run": 1}, {"run": 1}]}
     assert conflicts == [ConflictReason.STEP_COMPLETED]
+    assert runs == Counter({"n": 2, "handler": 1})  # the handler went on with the saved output

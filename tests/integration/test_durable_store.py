@@ -187,6 +187,26 @@ def test_concurrent_claimers_on_separate_connections_take_each_task_once(store_u
     assert sorted(taken) == sorted(submitted)
 
 
+def test_racing_restarts_of_one_owner_resume_its_task_once(store_url: str) -> None:
+    Store.open(store_url).submit_task("dag", {})
+    replicas = [Store.open(store_url) for _ in range(4)]
+    claim_one(replicas[0], "A")
+    start = threading.Barrier(4)
+
+    def resume(store: Store) -> list[Claim]:
+        start.wait()
+        return store.resume("A", ["dag"], lease_seconds=LONG)
+
+    with ThreadPoolExecutor(4) as pool:
+        resumed = [claim for claims in pool.map(resume, replicas, timeout=120) for claim in claims]
+    for replica in replicas:
+        replica.close()
+    # Each resume that saw the task issued a distinct, newer epoch: no two processes share one.
+    epochs = [claim.epoch for claim in resumed]
+    assert len(set(epochs)) == len(epochs) >= 1
+    assert all(epoch.global_epoch == 1 and epoch.regional_epoch >= 1 for epoch in epochs)
+
+
 def test_racing_completions_of_one_step_save_exactly_one(store: Store) -> None:
     task_id = store.submit_task("dag", {})
     claim = claim_one(store, "A")
