@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -14,6 +15,15 @@ from observatory.orchestrator.durable.engine import StoreError, create_store_eng
 from observatory.orchestrator.durable.epoch import UNCLAIMED, Epoch
 from observatory.orchestrator.durable.records import Claim, ConflictError, ConflictReason, Document, Status, TaskView
 from observatory.orchestrator.durable.schema import documents, metadata, progress, tasks
+
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _text(**fields: str) -> None:
+    """Refuse text no database can store the same way (PostgreSQL's text holds no NUL character)."""
+    for name, value in fields.items():
+        if "\x00" in value:
+            raise ValueError(f"{name}: contains a NUL character")
 
 
 class Store:
@@ -56,7 +66,8 @@ class Store:
         self._engine.dispose()
 
     def add_document(self, *, domain: str, title: str, text: str) -> str:
-        """Store a document; returns its id."""
+        """Store a document; returns its id. ValueError names a field that holds a NUL character."""
+        _text(domain=domain, title=title, text=text)
         document_id = uuid.uuid4().hex
         with writing(self._engine) as connection:
             connection.execute(
@@ -68,6 +79,8 @@ class Store:
 
     def get_document(self, document_id: str) -> Document | None:
         """The document with ``document_id``, or None."""
+        if not _ID.fullmatch(document_id):
+            return None
         with reading(self._engine) as connection:
             row = connection.execute(sa.select(documents).where(documents.c.document_id == document_id)).first()
         if row is None:
@@ -76,6 +89,7 @@ class Store:
 
     def submit_task(self, kind: str, request: dict[str, Any]) -> str:
         """Queue a task of ``kind`` with a JSON-serialisable ``request``; returns its id."""
+        _text(kind=kind)
         task_id = uuid.uuid4().hex
         now = self._clock()
         with writing(self._engine) as connection:
@@ -95,6 +109,8 @@ class Store:
 
     def get_task(self, task_id: str) -> TaskView | None:
         """The task's status, outcome and each step's status (in the order the steps started), or None."""
+        if not _ID.fullmatch(task_id):
+            return None
         with reading(self._engine) as connection:
             row = connection.execute(sa.select(tasks).where(tasks.c.task_id == task_id)).first()
             if row is None:
@@ -222,6 +238,7 @@ class Store:
         completed (its saved output is final). A step that failed, or that a previous owner left
         running, starts again under the current claim.
         """
+        _text(node=node)
         now = self._clock()
         key = (progress.c.task_id == claim.task_id, progress.c.node == node)
         values = {

@@ -15,6 +15,7 @@ from observatory.orchestrator.durable import (
     ConflictError,
     ConflictReason,
     Epoch,
+    Handler,
     Status,
     Store,
     TaskRunner,
@@ -70,6 +71,22 @@ async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def run_one_task(store_url: str, handler: Handler, **options: Any) -> TaskView:
+    """Run one task of ``handler`` by one runner until it finishes."""
+
+    async def scenario() -> TaskView:
+        store = Store.open(store_url)
+        task_id = store.submit_task("dag", {})
+        runner = TaskRunner(store, "A", {"dag": handler}, **FAST, **options)
+        await runner.start()
+        view = await finished(store, task_id)
+        await runner.stop()
+        store.close()
+        return view
+
+    return asyncio.run(scenario())
+
+
 def submit(store: Store, task: str, nodes: list[str]) -> str:
     return store.submit_task("dag", {"id": task, "nodes": nodes})
 
@@ -104,17 +121,7 @@ def test_a_failing_step_fails_the_task_with_a_one_line_error(store_url: str) -> 
         await checkpoint.run_step("unsaveable", lambda: asyncio.sleep(0, {"when": object()}))
         return {}
 
-    async def scenario() -> TaskView:
-        store = Store.open(store_url)
-        task_id = store.submit_task("dag", {})
-        runner = TaskRunner(store, "A", {"dag": handler}, **FAST)
-        await runner.start()
-        view = await finished(store, task_id)
-        await runner.stop()
-        store.close()
-        return view
-
-    view = asyncio.run(scenario())
+    view = run_one_task(store_url, handler)
     assert view.status == Status.FAILED
     assert view.error.startswith("TypeError: Object of type object is not JSON serializable")
     assert view.progress == [("fine", Status.SUCCEEDED), ("unsaveable", Status.FAILED)]
@@ -269,17 +276,7 @@ def test_a_step_completed_twice_at_once_keeps_the_first_output_for_both(store_ur
         outputs = await asyncio.gather(checkpoint.run_step("n", step), checkpoint.run_step("n", step))
         return {"outputs": outputs}
 
-    async def scenario() -> TaskView:
-        store = Store.open(store_url)
-        task_id = store.submit_task("dag", {})
-        runner = TaskRunner(store, "A", {"dag": handler}, on_conflict=conflicts.append, **FAST)
-        await runner.start()
-        view = await finished(store, task_id)
-        await runner.stop()
-        store.close()
-        return view
-
-    view = asyncio.run(scenario())
+    view = run_one_task(store_url, handler, on_conflict=conflicts.append)
     assert view.result == {"outputs": [{"run": 1}, {"run": 1}]}
     assert conflicts == [ConflictReason.STEP_COMPLETED]
     assert runs == Counter({"n": 2, "handler": 1})  # the handler went on with the saved output

@@ -6,6 +6,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,6 +56,9 @@ def test_documents_round_trip(store: Store) -> None:
         "Clause 1. Unicode: § ü",
     )
     assert store.get_document("no-such-document") is None
+    assert store.get_document("0" * 31 + "\x00") is None
+    with pytest.raises(ValueError, match=r"^text: contains a NUL character$"):
+        store.add_document(domain="legal", title="PDF", text="extracted\x00text")
 
 
 def test_a_submitted_task_is_queued_until_claimed(store: Store) -> None:
@@ -70,6 +74,8 @@ def test_a_submitted_task_is_queued_until_claimed(store: Store) -> None:
     )
     assert store.queue_depth() == 1
     assert store.get_task("../../etc/passwd") is None
+    assert store.get_task("a\x00b") is None
+    assert store.get_task("f" * 32) is None
     assert store.claim("A", ["other-kind"], lease_seconds=LONG) == []
     claim = claim_one(store, "A")
     assert (claim.task_id, claim.epoch) == (task_id, Epoch(1, 0))
@@ -264,6 +270,19 @@ def take_over_after(start: threading.Barrier, store: Store) -> Claim:
     while not (claims := store.claim("B", ["dag"], lease_seconds=LONG)):
         pass
     return claims[0]
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    store.submit_task("dag", {})
+    assert (tmp_path / "store.db-wal").exists()
+    store.close()
+
+
+def test_an_sqlite_file_that_cannot_be_created_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open store") as refused:
+        Store.open(f"sqlite:///{tmp_path / 'missing-folder' / 'store.db'}")
+    assert "\n" not in str(refused.value)
 
 
 @pytest.mark.parametrize(
