@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from observatory.orchestrator.checkpoint import Checkpoint
 from observatory.orchestrator.durable.checkpoint import DurableCheckpoint
-from observatory.orchestrator.durable.records import Claim, ConflictError, ConflictReason
+from observatory.orchestrator.durable.records import Claim, ConflictError, ConflictReason, Status
 from observatory.orchestrator.durable.store import Store
 
 Handler = Callable[[dict[str, Any], Checkpoint], Awaitable[dict[str, Any]]]
@@ -24,6 +24,10 @@ def _ignore(_value: object) -> None:
     """The default metric hook."""
 
 
+def _ignore_outcome(_kind: str, _status: Status) -> None:
+    """The default outcome hook."""
+
+
 class TaskRunner:
     """One owner's worker over the store: runs up to ``concurrency`` tasks at a time.
 
@@ -31,8 +35,10 @@ class TaskRunner:
     (fencing its previous process), then polls for queued tasks of the kinds it has handlers for
     and for tasks whose owner's lease expired. A running task's lease is renewed every third of
     ``lease_seconds``; when a renewal is refused the task was taken over and its handler is
-    cancelled. Hooks: ``on_queue_depth(depth)`` after every poll, ``on_conflict(reason)`` for
-    every write the store refused.
+    cancelled. Tasks of a kind no runner has a handler for stay queued.
+
+    Hooks for metrics: ``on_queue_depth(depth)`` after every poll, ``on_conflict(reason)`` for
+    every write the store refused, ``on_finished(kind, status)`` for every outcome recorded.
     """
 
     def __init__(
@@ -46,6 +52,7 @@ class TaskRunner:
         poll_seconds: float = 0.5,
         on_queue_depth: Callable[[int], None] = _ignore,
         on_conflict: Callable[[ConflictReason], None] = _ignore,
+        on_finished: Callable[[str, Status], None] = _ignore_outcome,
     ) -> None:
         self._store = store
         self._owner = owner
@@ -55,6 +62,8 @@ class TaskRunner:
         self._poll_seconds = poll_seconds
         self._on_queue_depth = on_queue_depth
         self._on_conflict = on_conflict
+        self._on_finished = on_finished
+        self._stopping = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._claims: dict[str, Claim] = {}
         self._poller: asyncio.Task[None] | None = None
@@ -72,10 +81,10 @@ class TaskRunner:
 
         The saved steps stay: whoever claims a task next resumes it after its last saved step.
         """
+        self._stopping.set()
         if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+            # The poller ends after its current claim, so no claimed task is left unlaunched.
+            await self._poller
         running = list(self._running.values())
         for task in running:
             task.cancel()
@@ -92,7 +101,7 @@ class TaskRunner:
             self._claims.pop(claim.task_id, None)
 
     async def _poll(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 free = self._concurrency - len(self._running)
                 if free > 0:
@@ -104,7 +113,8 @@ class TaskRunner:
             except sa.exc.SQLAlchemyError as error:
                 # The database may be restarting: keep polling, the leases tell who owns what.
                 log.warning("task store unavailable: %s", str(error).splitlines()[0])
-            await asyncio.sleep(self._poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
 
     def _launch(self, claim: Claim) -> None:
         self._claims[claim.task_id] = claim
@@ -135,6 +145,7 @@ class TaskRunner:
     async def _finish(self, claim: Claim, outcome: dict[str, Any]) -> None:
         try:
             await asyncio.to_thread(self._store.finish, claim, **outcome)
+            self._on_finished(claim.kind, Status.FAILED if "error" in outcome else Status.SUCCEEDED)
         except ConflictError as conflict:
             self._on_conflict(conflict.reason)
         except sa.exc.SQLAlchemyError as error:

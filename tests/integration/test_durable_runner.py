@@ -93,12 +93,21 @@ def submit(store: Store, task: str, nodes: list[str]) -> str:
 
 def test_each_queued_task_runs_its_steps_and_records_its_result(store_url: str) -> None:
     depths: list[int] = []
+    outcomes: list[tuple[str, Status]] = []
     handler = Steps("A")
 
     async def scenario() -> list[TaskView]:
         store = Store.open(store_url)
         ids = [submit(store, f"t{i}", ["a", "b"]) for i in range(3)]
-        runner = TaskRunner(store, "A", {"dag": handler}, concurrency=1, on_queue_depth=depths.append, **FAST)
+        runner = TaskRunner(
+            store,
+            "A",
+            {"dag": handler},
+            concurrency=1,
+            on_queue_depth=depths.append,
+            on_finished=lambda kind, status: outcomes.append((kind, status)),
+            **FAST,
+        )
         await runner.start()
         views = [await finished(store, task_id) for task_id in ids]
         await until(lambda: depths[-1] == 0)
@@ -113,6 +122,7 @@ def test_each_queued_task_runs_its_steps_and_records_its_result(store_url: str) 
         assert view.progress == [("a", Status.SUCCEEDED), ("b", Status.SUCCEEDED)]
         assert handler.calls[f"t{i}", "a"] == handler.calls[f"t{i}", "b"] == 1
     assert depths[0] == 2  # one of three claimed by the first poll, one at a time
+    assert outcomes == [("dag", Status.SUCCEEDED)] * 3
 
 
 def test_a_failing_step_fails_the_task_with_a_one_line_error(store_url: str) -> None:
@@ -121,7 +131,9 @@ def test_a_failing_step_fails_the_task_with_a_one_line_error(store_url: str) -> 
         await checkpoint.run_step("unsaveable", lambda: asyncio.sleep(0, {"when": object()}))
         return {}
 
-    view = run_one_task(store_url, handler)
+    outcomes: list[tuple[str, Status]] = []
+    view = run_one_task(store_url, handler, on_finished=lambda kind, status: outcomes.append((kind, status)))
+    assert outcomes == [("dag", Status.FAILED)]
     assert view.status == Status.FAILED
     assert view.error.startswith("TypeError: Object of type object is not JSON serializable")
     assert view.progress == [("fine", Status.SUCCEEDED), ("unsaveable", Status.FAILED)]
