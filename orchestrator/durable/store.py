@@ -166,9 +166,8 @@ class Store:
         now = self._clock()
         mine = sa.and_(tasks.c.status == Status.RUNNING, tasks.c.owner == owner)
         query = sa.select(tasks).where(mine, tasks.c.kind.in_(list(kinds))).order_by(tasks.c.created_at)
-        return self._take_all(
-            query.with_for_update(skip_locked=True), owner, Epoch.next_incarnation, now + lease_seconds
-        )
+        # Waits for a row a writer holds (not SKIP LOCKED): a restart must not miss its own task.
+        return self._take_all(query.with_for_update(), owner, Epoch.next_incarnation, now + lease_seconds)
 
     def _take_all(
         self, query: sa.Select, owner: str, next_epoch: Callable[[Epoch], Epoch], lease_expires_at: float
