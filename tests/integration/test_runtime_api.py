@@ -177,25 +177,26 @@ def test_a_malformed_body_is_a_422(client):
     assert response.json()["field"] == "body"
 
 
-def test_backpressure_answers_429_and_turns_ready_false(client):
-    limiter = client.shard.limiter
-    held = 0
-    while limiter.try_acquire():  # occupy every slot as requests in flight would
-        held += 1
-    try:
-        assert held == 4
-        refused = client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 1})
-        assert refused.status_code == 429
-        assert refused.headers["retry-after"] == "1"
-        assert client.get("/ready").status_code == 503
-        assert client.get("/health").json()["status"] == "degraded"
-        scrape = client.get("/metrics")  # probes and scrapes bypass admission
-        assert scrape.status_code == 200
-        assert 'themis_requests_in_flight{shard="legal"} 4.0' in scrape.text  # read from the limiter
-    finally:
-        for _ in range(held):
-            limiter.release()
-    assert client.get("/ready").json() == {"ready": True, "capacity_used": 0.0}
+def test_backpressure_answers_429_and_turns_ready_false(cache):
+    with started_client(settings(cache, max_in_flight=4, max_queued=0)) as client:
+        queue = client.shard.queue
+        held = 0
+        while queue.try_enter():  # occupy every slot as requests in flight would; there is no place in line
+            held += 1
+        try:
+            assert held == 4
+            refused = client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 1})
+            assert refused.status_code == 429
+            assert refused.headers["retry-after"] == "1"
+            assert client.get("/ready").status_code == 503
+            assert client.get("/health").json()["status"] == "degraded"
+            scrape = client.get("/metrics")  # probes and scrapes bypass admission
+            assert scrape.status_code == 200
+            assert 'themis_requests_in_flight{shard="legal"} 4.0' in scrape.text  # read from the queue
+        finally:
+            for _ in range(held):
+                queue.release()
+        assert client.get("/ready").json() == {"ready": True, "capacity_used": 0.0}
 
 
 def test_probes_report_the_seed_fields(client):
