@@ -63,7 +63,7 @@ class SearchBatcher:
         self._spawn()
 
     async def stop(self) -> None:
-        """Stop the worker; queries still queued are answered 503."""
+        """Stop the worker; queries still queued or collected into a batch are answered 503."""
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.cancel()
@@ -89,9 +89,8 @@ class SearchBatcher:
         if worker.cancelled() or worker is not self._worker:
             return
         log.error("the search batcher crashed", exc_info=worker.exception())
-        crashed = ShardError(500, "the search failed inside the shard; see the shard's log")
         for pending in self._batch:
-            _settle(pending, crashed)
+            _settle(pending, ShardError(500, "the search failed inside the shard; see the shard's log"))
         self._batch = []
         if self.restarts >= self._max_restarts:
             self.failed = True
@@ -103,6 +102,9 @@ class SearchBatcher:
         self._spawn()
 
     def _fail_all(self, error: Exception) -> None:
+        for pending in self._batch:
+            _settle(pending, error)
+        self._batch = []
         while self._queue is not None and not self._queue.empty():
             _settle(self._queue.get_nowait(), error)
 
