@@ -82,6 +82,6 @@ SERVING_NAMES = (
         "themis_kv_cache_usage_ratio",
         "—",
         "vllm:kv_cache_usage_perc (a 0-1 ratio; formerly vllm:gpu_cache_usage_perc)",
-        "llamacpp:kv_cache_usage_ratio",
+        "llamacpp:kv_cache_usage_ratio (not exported by every build)",
     ),
 )
