@@ -195,6 +195,8 @@ class LlamaEngine:
     ) -> _Generation:
         # The same sampler settings and per-request seed as llama-cpp-python's create_completion, so a
         # prompt gets the same answer at the same temperature every time.
+        if cancelled is not None and cancelled.is_set():  # the client left while waiting for its turn
+            return _Generation("", 0, "cancelled", None, None)
         llm.set_seed(random.Random(self.seed).randint(0, 2**32))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
         pieces: list[str] = []
