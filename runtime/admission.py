@@ -123,7 +123,7 @@ class AdmissionQueue:
         while self._line:
             turn = self._line.popleft()
             if not turn.done():
-                turn.set_exception(RefusedError(503, message, self.retry_after_s))
+                turn.set_exception(RefusedError(503, self._closed, self.retry_after_s))
 
     def _leave(self, turn: asyncio.Future[None]) -> None:
         if turn.done() and not turn.cancelled() and turn.exception() is None:
