@@ -193,8 +193,9 @@ class LlamaEngine:
         on_text: Callable[[str], None] | None,
         cancelled: threading.Event | None,
     ) -> _Generation:
-        # The same sampler settings and per-request seed as llama-cpp-python's create_completion, so a
-        # prompt gets the same answer at the same temperature every time.
+        # llama-cpp-python's create_completion samples with these defaults too, but chains its seed from
+        # one call to the next; seeding afresh per request gives a prompt the same answer at the same
+        # temperature every time, streamed or whole.
         if cancelled is not None and cancelled.is_set():  # the client left while waiting for its turn
             return _Generation("", 0, "cancelled", None, None)
         llm.set_seed(random.Random(self.seed).randint(0, 2**32))
