@@ -29,6 +29,8 @@ from observatory.rules.thresholds import DEFAULT_CONFIG
 FRAGMENTATION_RISK_QPS = DEFAULT_CONFIG.thresholds.fragmentation_risk_requests_per_second
 # Cold starts are rare: a one-hour window keeps a point on the graph between loads.
 LOAD_WINDOW = "1h"
+TTFT_ALERT_S = DEFAULT_CONFIG.thresholds.time_to_first_token_p95_seconds
+QUEUE_TIME_ALERT_S = DEFAULT_CONFIG.thresholds.queue_time_p95_seconds
 
 SEED_PANELS = (
     metric_panel(
@@ -203,10 +205,86 @@ EXTRA_PANELS = (
     ),
 )
 
+SERVING_PANELS = (
+    metric_panel(
+        "Time to First Token",
+        PanelKind.TIMESERIES,
+        "themis_inference_time_to_first_token_seconds",
+        Target(quantile(0.5, "themis_inference_time_to_first_token_seconds", by=("shard",)), "p50 {{shard}}"),
+        Target(quantile(0.95, "themis_inference_time_to_first_token_seconds", by=("shard",)), "p95 {{shard}}"),
+        note="p50 and p95 per shard (OpenTelemetry GenAI buckets). The alert fires when p95 stays above "
+        f"{number(TTFT_ALERT_S)} s.",
+        thresholds=rises_to(TTFT_ALERT_S / 2, TTFT_ALERT_S),
+    ),
+    metric_panel(
+        "Time per Output Token",
+        PanelKind.TIMESERIES,
+        "themis_inference_time_per_output_token_seconds",
+        Target(quantile(0.5, "themis_inference_time_per_output_token_seconds", by=("shard",)), "p50 {{shard}}"),
+        Target(quantile(0.95, "themis_inference_time_per_output_token_seconds", by=("shard",)), "p95 {{shard}}"),
+        note="p50 and p95 per shard; 0.05 s per token is 20 tokens/s, the seed's floor.",
+        thresholds=rises_to(0.02, 0.05),
+    ),
+    metric_panel(
+        "Queue Time",
+        PanelKind.TIMESERIES,
+        "themis_inference_queue_time_seconds",
+        Target(quantile(0.95, "themis_inference_queue_time_seconds", by=("shard",)), "p95 {{shard}}"),
+        note=f"p95 per shard. The alert fires when it stays above {number(QUEUE_TIME_ALERT_S)} s.",
+        thresholds=rises_to(QUEUE_TIME_ALERT_S / 5, QUEUE_TIME_ALERT_S),
+    ),
+    Panel(
+        "Requests Running and Waiting",
+        PanelKind.TIMESERIES,
+        "Inference requests generating now (themis_inference_requests_running), API requests waiting in the "
+        "admission queue (themis_requests_waiting) and the queue's places (themis_request_queue_capacity): "
+        "when the waiting line reaches the places, the shard answers 429 and stops being ready.",
+        "short",
+        (
+            Target(gauge("themis_inference_requests_running"), "running {{shard}}"),
+            Target(gauge("themis_requests_waiting"), "waiting {{shard}}"),
+            Target(gauge("themis_request_queue_capacity"), "queue places {{shard}}"),
+        ),
+    ),
+    Panel(
+        "Token Throughput",
+        PanelKind.TIMESERIES,
+        "Prompt tokens received (themis_prompt_tokens_total) and tokens generated (themis_generated_tokens_total) "
+        "per second, per shard.",
+        "short",
+        (
+            Target(rate("themis_prompt_tokens_total", by=("shard",)), "prompt {{shard}}"),
+            Target(rate("themis_generated_tokens_total", by=("shard",)), "generation {{shard}}"),
+        ),
+    ),
+    bucket_heatmap(
+        "Prompt Length",
+        "themis_inference_request_prompt_tokens",
+        "Requests per prompt-length bucket over time.",
+        color_scheme="Blues",
+    ),
+    bucket_heatmap(
+        "Generation Length",
+        "themis_inference_request_generation_tokens",
+        "Requests per generation-length bucket over time.",
+        color_scheme="Blues",
+    ),
+    metric_panel(
+        "Finish Reason",
+        PanelKind.TIMESERIES,
+        "themis_inference_finished_total",
+        Target(rate("themis_inference_finished_total", by=("finish_reason",)), "{{finish_reason}}"),
+        note="Per second: length (max_tokens reached), stop (end of sequence), cancelled (the client left) "
+        "and error.",
+        unit="reqps",
+        style=Style.STACKED_AREA,
+    ),
+)
+
 DASHBOARD = Dashboard(
     uid="themis-llm-inference",
     title="Themis LLM Inference",
     description="Detailed LLM inference metrics: token speed, batching, KV cache, LoRA adapters and latency.",
     tags=("themis", "llm"),
-    panels=SEED_PANELS + EXTRA_PANELS,
+    panels=SEED_PANELS + EXTRA_PANELS + SERVING_PANELS,
 )

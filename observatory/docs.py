@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from observatory.catalogue import Catalogue
+from observatory.catalogue.serving import SERVING_NAMES
 from observatory.metric import Metric, Source
 
 _SOURCE_TITLES = {
@@ -64,4 +65,29 @@ def metrics_markdown(catalogue: Catalogue) -> str:
         conversion = _cell(metric.seed.conversion) or "renamed"
         thresholds = _cell(metric.seed.thresholds) or "—"
         lines.append(f"| `{_cell(metric.seed.name)}` | `{metric.name}` | {conversion} | {thresholds} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _serving_names()) + "\n"
+
+
+def _serving_names() -> list[str]:
+    def name(text: str) -> str:
+        # Names in code type; a remark in brackets after a name stays plain text.
+        if text == "—":
+            return text
+        head, bracket, rest = text.partition(" (")
+        return f"`{_cell(head)}`" + (f" ({_cell(rest)}" if bracket else "")
+
+    lines = [
+        "",
+        "## Serving signals in vLLM, llama.cpp's server and OpenTelemetry",
+        "",
+        "Where to find the shard's serving signals when coming from another LLM server or from the",
+        "OpenTelemetry GenAI semantic conventions (\"—\": that side has no such signal). The histograms of",
+        "time to first token and time per output token use the OpenTelemetry GenAI bucket boundaries.",
+        "",
+        "| catalogue name | OpenTelemetry GenAI | vLLM | llama.cpp server (`--metrics`) |",
+        "|---|---|---|---|",
+    ]
+    for row in SERVING_NAMES:
+        cells = (name(row.opentelemetry), name(row.vllm), name(row.llama_cpp_server))
+        lines.append(f"| `{row.metric}` | " + " | ".join(cells) + " |")
+    return lines

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from observatory.catalogue import CATALOGUE
 from observatory.rules import recording as rec
-from observatory.rules.histories import SHARD, above, below, cases, counter, gauge
+from observatory.rules.histories import SHARD, above, below, cases, counter, gauge, histogram
 from observatory.rules.links import CLUSTER_OVERVIEW, LLM_INFERENCE
 from observatory.rules.model import Alert, Case, Group, Series, number, seconds
 from observatory.rules.slo import SLI_ERRORS
@@ -71,6 +72,95 @@ def _fragmentation_history(events: float) -> tuple[Series, ...]:
     """``events`` fragmentation events in every alert window."""
     per_second = events / seconds(FRAGMENTATION_WINDOW)
     return (counter("themis_cuda_fragmentation_events_total", SHARD, per_second),)
+
+
+def _serving_quantile(histogram_name: str) -> str:
+    return f"histogram_quantile(0.95, sum by (shard, le) (rate({histogram_name}_bucket[5m])))"
+
+
+def _serving_history(histogram_name: str, value: float) -> tuple[Series, ...]:
+    """Observations of a serving histogram whose p95 over 5 minutes is ``value``."""
+    return histogram(CATALOGUE[histogram_name], (*SHARD, ("model", "mistral-7b")), 2.0, 0.95, value)
+
+
+def _queue_history(ratio: float) -> tuple[Series, ...]:
+    """A 64-place admission queue holding ``ratio`` of its places."""
+    return (gauge("themis_requests_waiting", SHARD, 64 * ratio), gauge("themis_request_queue_capacity", SHARD, 64))
+
+
+def serving_alerts(config: RuleConfig) -> tuple[Alert, ...]:
+    """Alerts on the serving signals vLLM and OpenTelemetry users watch: first-token time and queueing."""
+    t = config.thresholds
+    ttft, queue_time = "themis_inference_time_to_first_token_seconds", "themis_inference_queue_time_seconds"
+    return (
+        Alert(
+            name="ThemisTimeToFirstTokenHigh",
+            expr=f"{_serving_quantile(ttft)} > {number(t.time_to_first_token_p95_seconds)}",
+            severity="warning",
+            for_="5m",
+            summary="Users of a shard wait too long for the first token.",
+            description=(
+                f"p95 time to first token on shard {SHARD_REF} is {DURATION},"
+                f" above {number(t.time_to_first_token_p95_seconds)} s."
+            ),
+            meaning=(
+                "The p95 time from a request's arrival (queueing included) to its first generated token stayed"
+                f" above {number(t.time_to_first_token_p95_seconds)} s for 5 minutes: streaming users see nothing"
+                " for that long."
+            ),
+            actions=(
+                "Open the Queue Time panel: if requests wait in line, the shard lacks capacity (scale out).",
+                "If queue time is low, prompt evaluation is slow: check prompt lengths and KV-cache misses.",
+            ),
+            panel=(LLM_INFERENCE, "Time to First Token"),
+            **cases(lambda v: _serving_history(ttft, v), SHARD, above(t.time_to_first_token_p95_seconds)),
+        ),
+        Alert(
+            name="ThemisInferenceQueueTimeHigh",
+            expr=f"{_serving_quantile(queue_time)} > {number(t.queue_time_p95_seconds)}",
+            severity="warning",
+            for_="5m",
+            summary="Inference requests wait in line on a shard before they start generating.",
+            description=(
+                f"p95 queue time on shard {SHARD_REF} is {DURATION}, above {number(t.queue_time_p95_seconds)} s."
+            ),
+            meaning=(
+                "The p95 time inference requests waited (admission queue and their turn at the model) exceeded"
+                f" {number(t.queue_time_p95_seconds)} s for 5 minutes: demand exceeds what the shard generates."
+            ),
+            actions=(
+                "Add a shard for the domain or shed load at the orchestrator.",
+                "Check Requests Running and Waiting: a line that keeps growing ends in 429 refusals.",
+            ),
+            panel=(LLM_INFERENCE, "Queue Time"),
+            **cases(lambda v: _serving_history(queue_time, v), SHARD, above(t.queue_time_p95_seconds)),
+        ),
+        Alert(
+            name="ThemisRequestQueueNearlyFull",
+            expr=(
+                "max by (shard) (themis_requests_waiting) / max by (shard) (themis_request_queue_capacity)"
+                f" > {number(t.queue_full_ratio)}"
+            ),
+            severity="warning",
+            for_="2m",
+            summary="A shard's admission queue is nearly full; it will soon refuse requests with 429.",
+            description=(
+                f"Shard {SHARD_REF} has {PERCENT} of its queue places taken,"
+                f" above {number(t.queue_full_ratio * 100)} %."
+            ),
+            meaning=(
+                f"More than {number(t.queue_full_ratio * 100)} % of the places in the shard's admission queue stayed"
+                " taken for 2 minutes. When all are taken the shard answers 429 and its readiness probe fails,"
+                " so Kubernetes stops sending it traffic."
+            ),
+            actions=(
+                "Scale the domain out, or lower the request rate the orchestrator sends to this shard.",
+                "Check whether generations got slower (Time per Output Token) rather than demand higher.",
+            ),
+            panel=(LLM_INFERENCE, "Requests Running and Waiting"),
+            **cases(_queue_history, SHARD, above(t.queue_full_ratio)),
+        ),
+    )
 
 
 def inference_group(config: RuleConfig) -> Group:
@@ -245,4 +335,4 @@ def inference_group(config: RuleConfig) -> Group:
             **cases(lambda v: rec.requests_history(SHARD, v), SHARD, above(t.fragmentation_risk_requests_per_second)),
         ),
     )
-    return Group("themis-inference-alerts", alerts)
+    return Group("themis-inference-alerts", alerts + serving_alerts(config))

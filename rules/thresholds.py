@@ -36,6 +36,10 @@ class Thresholds:
     error_ratio_critical: float = 0.05
     # exporters' own health
     exporter_collection_errors: float = 0.0
+    # serving signals (issue 8): OpenTelemetry GenAI / vLLM bucket bounds an on-call engineer would page on
+    time_to_first_token_p95_seconds: float = 2.5
+    queue_time_p95_seconds: float = 5.0
+    queue_full_ratio: float = 0.8
 
 
 @dataclass(frozen=True)

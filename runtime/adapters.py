@@ -45,16 +45,18 @@ class AdapterCache:
         self._vram = vram
         self._directory = directory
         self._loaded: dict[str, LoadedAdapter] = {}
+        # Held across a whole generation (see using()): what probes and listings read is a copy kept
+        # beside it, so that they never wait for a generation to end.
         self._lock = threading.Lock()
+        self._listing: tuple[LoadedAdapter, ...] = ()
 
     def available(self) -> list[str]:
         """Adapter names in the adapter directory."""
         return sorted(path.stem for path in self._directory.glob("*.gguf"))
 
     def loaded(self) -> list[LoadedAdapter]:
-        """The adapters in the cache, by name."""
-        with self._lock:
-            return sorted(self._loaded.values(), key=lambda adapter: adapter.name)
+        """The adapters in the cache, by name; never waits for the cache's lock."""
+        return list(self._listing)
 
     def load(self, name: str, scale: float = 1.0) -> LoadedAdapter:
         """Load ``name`` from the adapter directory; 409 if loaded, 404 if absent, 507 over budget."""
@@ -69,6 +71,7 @@ class AdapterCache:
             adapter = self._loaded.pop(name, None)
             if adapter is None:
                 raise not_found("name", f"adapter {name!r} is not loaded")
+            self._changed()
             self._engine.free_adapter(adapter.handle)
             self._vram.release(_owner(name))
 
@@ -110,7 +113,11 @@ class AdapterCache:
             raise input_error("name", f"adapter {name!r} does not fit the loaded model")
         adapter = LoadedAdapter(name, path, size, scale, handle)
         self._loaded[name] = adapter
+        self._changed()
         return adapter
+
+    def _changed(self) -> None:
+        self._listing = tuple(sorted(self._loaded.values(), key=lambda adapter: adapter.name))
 
 
 def _owner(name: str) -> str:

@@ -1,4 +1,4 @@
-"""The app factory: routers, error handlers and backpressure around a given :class:`Shard`."""
+"""The app factory: routers, error handlers and the admission queue around a given :class:`Shard`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,6 @@ def create_app(shard: Shard) -> FastAPI:
         app.include_router(module.router)
     install_error_handlers(app)
     # The middleware added last runs first: Outcomes wraps Admission to see its 429 answers.
-    app.add_middleware(Admission, limiter=shard.limiter, retry_after_s=shard.settings.retry_after_s)
-    app.add_middleware(Outcomes, on_failure=shard.metrics.request_failed)
+    app.add_middleware(Admission, queue=shard.queue)
+    app.add_middleware(Outcomes, on_failure=shard.metrics.request_failed, on_client_left=shard.metrics.client_left)
     return app

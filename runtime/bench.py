@@ -2,7 +2,9 @@
 
 * search throughput through the service (HTTP, request queue, micro-batches) vs the same FAISS
   index called in-process;
-* generated tokens per second through the service vs llama-cpp-python called directly;
+* generated tokens per second through the shard vs llama-cpp-python called directly vs llama-cpp-python's
+  own OpenAI-compatible server (``llama_cpp.server``), and probe latency under saturation
+  (:mod:`observatory.runtime.bench_serving`);
 * the service's throughput with metrics on vs off (the cost of instrumentation).
 
 ``python -m observatory.runtime.bench --out bench-results/runtime.json``
@@ -11,88 +13,27 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import llama_cpp
 import numpy as np
 
-from observatory.commandline import free_port
+from observatory.runtime.bench_harness import LoadGenerator, per_second, shard_process, spread
+from observatory.runtime.bench_serving import bench_probes, bench_tokens
 from observatory.runtime.metrics import ShardMetrics
 from observatory.runtime.settings import ShardSettings
 from observatory.runtime.tinymodel import ensure_default_model
 from observatory.runtime.vectors import VectorIndex
 
 DIM = 64
-
-
-@contextlib.contextmanager
-def shard_process(cache_dir: Path, *flags: str) -> Iterator[str]:
-    """A shard process on a free loopback port; yields its base URL once started."""
-    port = free_port()
-    script = Path(sys.executable).with_name("observatory-shard")
-    argv = [str(script), "--domain", "legal", "--port", str(port), "--cache-dir", str(cache_dir),
-            "--max-in-flight", "256", "--log-level", "warning", *flags]  # fmt: skip
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/startup", timeout=2).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the shard did not start (exit {process.poll()})")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds > 0 else 0.0
-
-
-class LoadGenerator:
-    """Closed-loop workers, each with one keep-alive HTTP client, kept across measurements.
-
-    Threads and connections are made once, so a short measurement times requests, not set-up.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self._pool = ThreadPoolExecutor(workers)
-        self._clients = [httpx.Client(timeout=30) for _ in range(workers)]
-
-    def rate(self, work: Callable[[httpx.Client], int], seconds: float) -> float:
-        """Units of ``work`` per second, from every worker calling it for ``seconds``."""
-
-        def worker(client: httpx.Client) -> int:
-            done, deadline = 0, time.perf_counter() + seconds
-            while time.perf_counter() < deadline:
-                done += work(client)
-            return done
-
-        started = time.perf_counter()
-        total = sum(self._pool.map(worker, self._clients))
-        return _rate(total, time.perf_counter() - started)
-
-    def close(self) -> None:
-        """Close the connections and stop the workers."""
-        for client in self._clients:
-            client.close()
-        self._pool.shutdown()
 
 
 def bench_search(base: str, vectors: np.ndarray, queries: np.ndarray, k: int, seconds: float) -> dict:
@@ -120,39 +61,13 @@ def bench_search(base: str, vectors: np.ndarray, queries: np.ndarray, k: int, se
     while time.perf_counter() - started < seconds:
         index.search(queries[count % len(queries)], k)
         count += 1
-    in_process = _rate(count, time.perf_counter() - started)
+    in_process = per_second(count, time.perf_counter() - started)
     return {
         "vectors": len(vectors),
         "k": k,
         "service_queries_per_second": service,
         "in_process_queries_per_second": in_process,
         "service_to_in_process_ratio": service / in_process,
-    }
-
-
-def bench_tokens(base: str, model: Path, max_tokens: int, rounds: int) -> dict:
-    """Generated tokens/s through the service vs llama-cpp-python called directly."""
-    prompt = "Analyze this contract clause for risk"
-    body = {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.7}
-    with httpx.Client(timeout=60) as client:
-        tokens, started = 0, time.perf_counter()
-        for _ in range(rounds):
-            response = client.post(f"{base}/api/v1/inference", json=body)
-            response.raise_for_status()
-            tokens += response.json()["completion_tokens"]
-        service = _rate(tokens, time.perf_counter() - started)
-    llm = llama_cpp.Llama(model_path=str(model), n_ctx=2048, seed=1234, verbose=False)
-    tokens, started = 0, time.perf_counter()
-    for _ in range(rounds):
-        tokens += llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.7)["usage"]["completion_tokens"]
-    direct = _rate(tokens, time.perf_counter() - started)
-    llm.close()
-    return {
-        "max_tokens": max_tokens,
-        "requests": rounds,
-        "service_tokens_per_second": service,
-        "direct_tokens_per_second": direct,
-        "service_to_direct_ratio": service / direct,
     }
 
 
@@ -167,12 +82,6 @@ def mixed_work(base: str, queries: np.ndarray) -> Callable[[httpx.Client], int]:
         return 4
 
     return work
-
-
-def _spread(values: list[float]) -> dict:
-    quartiles = statistics.quantiles(values, n=4)
-    return {"median": statistics.median(values), "q1": quartiles[0], "q3": quartiles[2],
-            "min": min(values), "max": max(values)}  # fmt: skip
 
 
 def bench_metrics_cost(
@@ -198,7 +107,7 @@ def bench_metrics_cost(
                 rates[name].append(load.rate(work[name], round_seconds))
         load.close()
     ratios = [on_rate / off_rate for on_rate, off_rate in zip(rates["on"], rates["off"], strict=True)]
-    ratio = _spread(ratios)
+    ratio = spread(ratios)
     recording = recording_cost()
     off_median = statistics.median(rates["off"])
     return {
@@ -208,8 +117,8 @@ def bench_metrics_cost(
         "metrics_cost_percent": (1 - ratio["median"]) * 100,
         "metrics_cost_percent_quartiles": [(1 - ratio["q3"]) * 100, (1 - ratio["q1"]) * 100],
         "target_cost_percent": 3.0,
-        "metrics_on_requests_per_second": _spread(rates["on"]),
-        "metrics_off_requests_per_second": _spread(rates["off"]),
+        "metrics_on_requests_per_second": spread(rates["on"]),
+        "metrics_off_requests_per_second": spread(rates["off"]),
         "all_rounds": rates,
         "recording_microseconds": recording,
         "recording_cost_percent_of_a_request": recording["mixed_request"] * off_median / 1e6 * 100,
@@ -239,6 +148,8 @@ def recording_cost(repeat: int = 20000) -> dict:
 
         def inference() -> None:
             metrics.inference(0.01, 8, 8, 8, stages, 0.01)
+            metrics.serving(0.001, 0.002, 0.0005)
+            metrics.inference_finished("length")
 
         return {"search": per_call(search), "inference": per_call(inference)}
 
@@ -255,12 +166,12 @@ def run(seconds: float, cache_dir: Path, rounds: int, round_seconds: float) -> d
     model = ensure_default_model(cache_dir)
     with shard_process(cache_dir) as base:
         search = bench_search(base, vectors, queries, 10, seconds)
-        tokens = bench_tokens(base, model, 128, 20)
     return {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
         "model": model.name,
         "search": search,
-        "tokens": tokens,
+        "tokens": bench_tokens(cache_dir, model, 256, 30),
+        "probes_under_saturation": bench_probes(cache_dir, seconds),
         "metrics_cost": bench_metrics_cost(cache_dir, vectors, queries, round_seconds, rounds),
     }
 
@@ -284,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     cost = results["metrics_cost"]
     shown = ("metrics_cost_percent", "metrics_cost_percent_quartiles", "recording_microseconds",
              "recording_cost_percent_of_a_request")  # fmt: skip
-    summary = {k: results[k] for k in ("search", "tokens")} | {k: cost[k] for k in shown}
+    summary = {k: results[k] for k in ("search", "tokens", "probes_under_saturation")} | {k: cost[k] for k in shown}
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     return 0
 

@@ -6,10 +6,12 @@ context's lock; callers run these methods in a worker thread to keep the event l
 
 from __future__ import annotations
 
+import codecs
 import ctypes
+import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +44,30 @@ class Completion:
     switch_seconds: float | None
     kv_cache_usage_ratio: float
     adapters: tuple[str, ...]
+    finish_reason: str = "length"
+    first_token_at: float | None = None  # time.perf_counter() when the first token was sampled
+    last_token_at: float | None = None
+
+    @property
+    def seconds_per_output_token(self) -> float | None:
+        """Mean time between output tokens after the first (OpenTelemetry's time per output token)."""
+        if self.first_token_at is None or self.last_token_at is None or self.completion_tokens < 2:
+            return None
+        return (self.last_token_at - self.first_token_at) / (self.completion_tokens - 1)
 
     @property
     def tokens_per_second(self) -> float:
         """Generated tokens per second of generation (decode) time."""
         return self.completion_tokens / self.generation_seconds if self.generation_seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Generation:
+    text: str
+    tokens: int
+    finish_reason: str
+    first_token_at: float | None
+    last_token_at: float | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,7 @@ class LlamaEngine:
 
     def __init__(self, model_path: Path, n_ctx: int, n_threads: int | None, n_gpu_layers: int, seed: int) -> None:
         self.model_path = model_path
+        self.seed = seed
         self._params = {
             "model_path": str(model_path),
             "n_ctx": n_ctx,
@@ -117,9 +139,21 @@ class LlamaEngine:
             self.facts = None
 
     def complete(
-        self, prompt: str, max_tokens: int, temperature: float, adapters: Sequence[AppliedAdapter] = ()
+        self,
+        prompt: str,
+        max_tokens: int,
+        temperature: float,
+        adapters: Sequence[AppliedAdapter] = (),
+        on_text: Callable[[str], None] | None = None,
+        cancelled: threading.Event | None = None,
     ) -> Completion:
-        """Generate up to ``max_tokens`` tokens for ``prompt`` with ``adapters`` applied."""
+        """Generate up to ``max_tokens`` tokens for ``prompt`` with ``adapters`` applied.
+
+        Each new piece of text goes to ``on_text`` as soon as its token is sampled (the text of a
+        character split over several tokens when it is whole); setting ``cancelled`` stops the
+        generation after the current token. The answer's text is the pieces joined, so a streamed
+        answer and a whole one are the same text.
+        """
         llm = self._require(self._llm)
         with self._lock:
             started = time.perf_counter()
@@ -132,13 +166,12 @@ class LlamaEngine:
                 )
             switch_seconds = self._switch_adapters(llm, adapters)
             before = llama_cpp.llama_perf_context(llm._ctx.ctx)
-            result = llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature)
+            generation = self._generate(llm, tokens, max_tokens, temperature, on_text, cancelled)
             after = llama_cpp.llama_perf_context(llm._ctx.ctx)
-            usage = result["usage"]
             return Completion(
-                text=result["choices"][0]["text"],
-                prompt_tokens=usage["prompt_tokens"],
-                completion_tokens=usage["completion_tokens"],
+                text=generation.text,
+                prompt_tokens=len(tokens),
+                completion_tokens=generation.tokens,
                 evaluated_prompt_tokens=min(max(after.n_p_eval - before.n_p_eval, 0), len(tokens)),
                 tokenize_seconds=tokenize_seconds,
                 prompt_eval_seconds=max(after.t_p_eval_ms - before.t_p_eval_ms, 0.0) / 1000,
@@ -146,7 +179,54 @@ class LlamaEngine:
                 switch_seconds=switch_seconds,
                 kv_cache_usage_ratio=self._kv_usage(llm),
                 adapters=tuple(adapter.name for adapter in adapters),
+                finish_reason=generation.finish_reason,
+                first_token_at=generation.first_token_at,
+                last_token_at=generation.last_token_at,
             )
+
+    def _generate(
+        self,
+        llm: llama_cpp.Llama,
+        prompt_tokens: list[int],
+        max_tokens: int,
+        temperature: float,
+        on_text: Callable[[str], None] | None,
+        cancelled: threading.Event | None,
+    ) -> _Generation:
+        # llama-cpp-python's create_completion samples with these defaults too, but chains its seed from
+        # one call to the next; seeding afresh per request gives a prompt the same answer at the same
+        # temperature every time, streamed or whole.
+        if cancelled is not None and cancelled.is_set():  # the client left while waiting for its turn
+            return _Generation("", 0, "cancelled", None, None)
+        llm.set_seed(random.Random(self.seed).randint(0, 2**32))
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
+        pieces: list[str] = []
+        generated: list[int] = []
+        first_at = last_at = None
+        finish_reason = "length"
+        for token in llm.generate(prompt_tokens, temp=temperature):
+            if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                finish_reason = "stop"
+                break
+            last_at = time.perf_counter()
+            first_at = first_at or last_at
+            piece = decoder.decode(llm.detokenize([token], prev_tokens=prompt_tokens + generated))
+            generated.append(token)
+            if piece:
+                pieces.append(piece)
+                if on_text is not None:
+                    on_text(piece)
+            if len(generated) >= max_tokens:
+                break
+            if cancelled is not None and cancelled.is_set():
+                finish_reason = "cancelled"
+                break
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            pieces.append(tail)
+            if on_text is not None:
+                on_text(tail)
+        return _Generation("".join(pieces), len(generated), finish_reason, first_at, last_at)
 
     def embed(self, texts: Sequence[str], fields: Sequence[str]) -> np.ndarray:
         """Mean-pooled embeddings, one float32 row per text; ``fields`` names each text in the request.

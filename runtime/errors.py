@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from observatory.runtime.vram import VRAMLimitError
+
+log = logging.getLogger(__name__)
 
 
 class ShardError(Exception):
@@ -52,7 +56,8 @@ def _field_of(location: tuple) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every refusal as ``{"error": ..., "field": ...}`` with a 4xx status, never a traceback."""
+    """Render every refusal as ``{"error": ..., "field": ...}`` with a 4xx status, never a traceback;
+    an unexpected failure is a 500 that says what failed in words and logs the details."""
 
     @app.exception_handler(ShardError)
     async def _shard_error(_: Request, error: ShardError) -> JSONResponse:
@@ -68,6 +73,12 @@ def install_error_handlers(app: FastAPI) -> None:
         first = error.errors()[0]
         field = "body" if first.get("type") == "json_invalid" else _field_of(tuple(first.get("loc", ())))
         return JSONResponse(error_body(f"{field}: {first.get('msg', 'invalid')}", field), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        # The exception's text may hold paths and internals: it goes to the log, the client gets words.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return JSONResponse(error_body("the shard failed to handle the request; see the shard's log"), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:

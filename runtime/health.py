@@ -18,13 +18,15 @@ class ShardState:
     vram_limit_bytes: int
     active_requests: int
     capacity: int
+    queue_full: bool = False
+    search_failed: bool = False
 
 
 def overall_status(state: ShardState) -> str:
     """healthy, degraded or unhealthy, in the seed's order of checks."""
     if state.gpu_required and not state.gpu_available:
         return "unhealthy"
-    if not state.model_loaded:
+    if not state.model_loaded or state.search_failed:
         return "unhealthy"
     if state.vram_reserved_bytes > state.vram_limit_bytes * 0.95:
         return "degraded"
@@ -34,5 +36,9 @@ def overall_status(state: ShardState) -> str:
 
 
 def is_ready(state: ShardState) -> bool:
-    """Ready: the model is loaded and a request slot is free."""
-    return state.model_loaded and state.active_requests < state.capacity
+    """Ready: the model is loaded, search works and the admission queue has room.
+
+    The seed's rule (a request slot free) predates the queue: a request that finds every slot taken
+    now waits in line, so the shard stops being ready only when the line is full too.
+    """
+    return state.model_loaded and not state.search_failed and not state.queue_full

@@ -17,7 +17,7 @@ from prometheus_client.metrics_core import Metric as Family
 
 from observatory.catalogue import CATALOGUE
 from observatory.catalogue.labels import ADAPTER, DOMAIN, MODEL, STATUS
-from observatory.catalogue.shard import ENDPOINT
+from observatory.catalogue.shard import ENDPOINT, FINISH_REASON
 from observatory.exposition import instrument
 from observatory.metric import OTHER, Label, MetricType, Source
 
@@ -132,6 +132,12 @@ class ShardMetrics:
         self._lora_cache_requests = i["themis_lora_cache_requests_total"].labels(s)
         self._lora_cache_hits = i["themis_lora_cache_hits_total"].labels(s)
         self._model_loaded = i["themis_model_loaded"].labels(s, mdl)
+        self._ttft = i["themis_inference_time_to_first_token_seconds"].labels(s, mdl)
+        self._tpot = i["themis_inference_time_per_output_token_seconds"].labels(s, mdl)
+        self._queue_time = i["themis_inference_queue_time_seconds"].labels(s, mdl)
+        self._prompt_length = i["themis_inference_request_prompt_tokens"].labels(s, mdl)
+        self._generation_length = i["themis_inference_request_generation_tokens"].labels(s, mdl)
+        self._finished = {r: i["themis_inference_finished_total"].labels(s, mdl, r) for r in FINISH_REASON.values}
         # Series that exist from the start, so that rate() and absent() see them before any event.
         i["themis_cuda_fragmentation_events_total"].labels(s)
         self._model_loaded.set(0)
@@ -173,10 +179,29 @@ class ShardMetrics:
             self._stage[stage].observe(stage_seconds)
         self._prompt.inc(prompt_tokens)
         self._generated.inc(completion_tokens)
+        self._prompt_length.observe(prompt_tokens)
+        self._generation_length.observe(completion_tokens)
         self._batch.observe(1)  # llama.cpp serves one request per context at a time
         self._kv_lookups.inc(prompt_tokens)
         self._kv_misses.inc(evaluated_prompt_tokens)
         self.gauge("themis_kv_cache_usage_ratio", kv_usage)
+
+    def serving(self, queued_s: float, first_token_s: float | None, per_output_token_s: float | None) -> None:
+        """One generation's serving latencies; a generation with no token (or one) has no TTFT (TPOT)."""
+        self._queue_time.observe(queued_s)
+        if first_token_s is not None:
+            self._ttft.observe(first_token_s)
+        if per_output_token_s is not None:
+            self._tpot.observe(per_output_token_s)
+
+    def inference_finished(self, reason: str) -> None:
+        """A generation ended for ``reason``: length, stop, cancelled or error."""
+        self._finished[reason].inc()
+
+    def client_left(self, endpoint: str) -> None:
+        """A client hung up while its request waited in the admission queue."""
+        if endpoint == "inference":
+            self.inference_finished("cancelled")
 
     def request_failed(self, endpoint: str, status: str) -> None:
         """An API request to ``endpoint`` ended with ``status`` (client_error, server_error, rejected).
@@ -241,7 +266,15 @@ class ShardMetrics:
         self.gauge("themis_faiss_index_vram_bytes", index_bytes)
         self.gauge("themis_faiss_scratch_vram_bytes", scratch_bytes)
 
-    def track_requests(self, in_flight: Callable[[], int], capacity: int) -> None:
-        """Requests in flight, read from ``in_flight`` at each scrape, and the capacity before 429."""
+    def track_requests(
+        self, in_flight: Callable[[], int], capacity: int, waiting: Callable[[], int], queue_capacity: int
+    ) -> None:
+        """Requests in flight and waiting in the admission queue, read at each scrape, and both bounds."""
         self._gauges["themis_requests_in_flight"].set_function(in_flight)
         self.gauge("themis_request_capacity", capacity)
+        self._gauges["themis_requests_waiting"].set_function(waiting)
+        self.gauge("themis_request_queue_capacity", queue_capacity)
+
+    def track_inference(self, running: Callable[[], int]) -> None:
+        """Inference requests generating now, read at each scrape."""
+        self._gauges["themis_inference_requests_running"].set_function(running)

@@ -2,6 +2,7 @@
 
 Validation errors (422), backpressure (429) and failures anywhere in the app (5xx) are all
 answered outside the shard's own methods; classifying the status here counts each of them once.
+A request that ends without any answer and without an error is one whose client hung up in line.
 """
 
 from __future__ import annotations
@@ -31,18 +32,22 @@ class Outcomes:
     """ASGI middleware telling ``on_failure(endpoint, outcome)`` about every API request that did not succeed.
 
     Successes are left to the shard, which records them with their latency and sizes. It must sit
-    outside :class:`~observatory.runtime.admission.Admission` to see the 429 answers.
+    outside :class:`~observatory.runtime.admission.Admission` to see the 429 answers and the requests
+    that left the line, told to ``on_client_left(endpoint)``.
     """
 
-    def __init__(self, app: ASGIApp, on_failure: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, app: ASGIApp, on_failure: Callable[[str, str], None], on_client_left: Callable[[str], None]
+    ) -> None:
         self.app = app
         self._on_failure = on_failure
+        self._on_client_left = on_client_left
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
-        status = UNANSWERED
+        status: int | None = None
 
         async def send_watched(message: Message) -> None:
             nonlocal status
@@ -50,9 +55,14 @@ class Outcomes:
                 status = message["status"]
             await send(message)
 
+        endpoint = endpoint_of(scope["path"])
         try:
             await self.app(scope, receive, send_watched)
+        except BaseException:
+            status = status or UNANSWERED
+            raise
         finally:
-            outcome = outcome_of(status)
-            if outcome != "success":
-                self._on_failure(endpoint_of(scope["path"]), outcome)
+            if status is None:
+                self._on_client_left(endpoint)
+            elif outcome_of(status) != "success":
+                self._on_failure(endpoint, outcome_of(status))

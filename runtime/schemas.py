@@ -36,6 +36,7 @@ class InferenceRequest(_Body):
     max_tokens: int = Field(64, ge=1, le=MAX_TOKENS)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     adapters: list[AdapterUse] = Field(default_factory=list, max_length=8)
+    stream: bool = Field(False, description="Answer with server-sent events, a token event per piece of text.")
 
     @field_validator("adapters")
     @classmethod

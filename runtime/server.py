@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -36,7 +37,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, help="a GGUF model (default: a generated tiny model)")
     parser.add_argument("--config", type=Path, help="a YAML or JSON file of settings (admin_token, budgets, ...)")
     parser.add_argument("--cache-dir", dest="cache_dir", type=Path, help="where the generated model is kept")
-    parser.add_argument("--max-in-flight", dest="max_in_flight", type=int, help="requests in flight before 429")
+    parser.add_argument("--max-in-flight", dest="max_in_flight", type=int, help="requests worked on at once")
+    parser.add_argument("--max-queued", dest="max_queued", type=int, help="requests waiting in line before 429")
     parser.add_argument("--gpu-profile", dest="gpu_profile", help="VRAM budget profile: gtx_1080, rtx_4070, ...")
     parser.add_argument("--gpu-layers", dest="n_gpu_layers", type=int,
                         help="layers llama.cpp offloads to the GPU (-1: all; default: all if it can)")  # fmt: skip
@@ -59,8 +61,26 @@ def _stopped_as_asked(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
-def serve(settings: ShardSettings, log_level: str = "info") -> None:
+class _ShardServer(uvicorn.Server):
+    """uvicorn's server, telling the shard the moment a stop signal arrives.
+
+    uvicorn waits for every open request before it stops; requests still waiting in the admission
+    queue are answered 503 at once instead of waiting out their queue time.
+    """
+
+    def __init__(self, config: uvicorn.Config, shard: Shard) -> None:
+        super().__init__(config)
+        self._shard = shard
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._shard.begin_shutdown()
+        super().handle_exit(sig, frame)
+
+
+def serve(settings: ShardSettings, log_level: str = "info") -> int:
     """Run the shard until it is told to stop; SIGTERM and SIGINT drain it, then it exits 0.
+
+    Returns the exit status: 1 if the shard could not start (so that Kubernetes restarts it), else 0.
 
     uvicorn catches both signals to drain in-flight requests, and after its shutdown re-raises the
     one it caught under the handler it found installed; the default handler would end a cleanly
@@ -83,8 +103,9 @@ def serve(settings: ShardSettings, log_level: str = "info") -> None:
     config = uvicorn.Config(
         create_app(shard), host=settings.host, port=settings.port, log_level=log_level, access_log=False
     )
-    server = uvicorn.Server(config)
+    server = _ShardServer(config, shard)
     server.run()
+    return shard.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,11 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("gguf").setLevel(logging.WARNING)  # the model writer logs every file it writes
     try:
-        serve(settings_from(args), args.log_level)
+        return serve(settings_from(args), args.log_level)
     except SettingsError as error:
         sys.stderr.write(f"observatory-shard: {error}\n")
         return 2
-    return 0
 
 
 if __name__ == "__main__":

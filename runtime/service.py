@@ -1,6 +1,8 @@
 """The shard: the engine, adapter cache, vector index and metrics wired together, and its operations.
 
-Routes stay thin and call these methods; blocking llama.cpp and FAISS work runs in threads.
+Routes stay thin and call these methods. Blocking llama.cpp work runs in its own executor and FAISS
+work in another, so a long generation never starves a search, and neither ever blocks the event
+loop that answers the probes.
 """
 
 from __future__ import annotations
@@ -8,20 +10,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 import llama_cpp
 import numpy as np
 
 from observatory.runtime.adapters import AdapterCache
-from observatory.runtime.admission import InFlightLimiter
+from observatory.runtime.admission import AdmissionQueue
 from observatory.runtime.batcher import SearchBatcher
-from observatory.runtime.engine import Completion, LlamaEngine, ModelFacts
+from observatory.runtime.engine import LlamaEngine, ModelFacts
 from observatory.runtime.errors import ShardError, input_error, not_found, unavailable
 from observatory.runtime.health import HEALTH_SCORES, ShardState, overall_status
+from observatory.runtime.inference import InferenceRunner
 from observatory.runtime.metrics import ShardMetrics
 from observatory.runtime.placement import choose_placement, llama_gpu_layers
+from observatory.runtime.recall import RecallMonitor
 from observatory.runtime.schemas import (
     Document,
     DocumentsRequest,
@@ -30,12 +36,16 @@ from observatory.runtime.schemas import (
     InferenceResponse,
     Query,
     SearchRequest,
-    StageTimings,
 )
 from observatory.runtime.settings import ShardSettings
 from observatory.runtime.tinymodel import ensure_default_adapters, ensure_default_model
-from observatory.runtime.vectors import VectorIndex
+from observatory.runtime.vectors import DuplicateIdError, VectorIndex
 from observatory.runtime.vram import VRAMLicenseManager, VRAMLimitError
+
+# What /startup, /health and refused requests say when the model could not be loaded for a reason
+# other than the VRAM budget; the exception itself (paths included) goes to the log only.
+LOAD_FAILED = "the model could not be loaded; see the shard's log"
+SHUTTING_DOWN = "the shard is shutting down"
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +63,7 @@ class Shard:
 
     def __init__(self, settings: ShardSettings, request_shutdown: Callable[[], None] = lambda: None) -> None:
         self.settings = settings
-        self.request_shutdown = request_shutdown
+        self._request_shutdown = request_shutdown
         self.model_path = settings.model or ensure_default_model(settings.cache_dir)
         self.model_name = settings.model_name or self.model_path.stem
         self.adapter_dir = settings.adapter_dir or self.model_path.parent / f"{self.model_path.stem}-adapters"
@@ -66,39 +76,75 @@ class Shard:
         gpu_layers = llama_gpu_layers(settings.n_gpu_layers, self.gpu_available)
         self.engine = LlamaEngine(self.model_path, settings.n_ctx, settings.n_threads, gpu_layers, settings.seed)
         self.adapters = AdapterCache(self.engine, self.vram, self.adapter_dir)
-        self.limiter = InFlightLimiter(settings.max_in_flight)
-        self.metrics.track_requests(lambda: self.limiter.in_flight, self.limiter.capacity)
+        self.queue = AdmissionQueue(
+            settings.max_in_flight, settings.max_queued, settings.max_queue_wait_s, settings.retry_after_s
+        )
+        self.metrics.track_requests(
+            lambda: self.queue.in_flight, self.queue.capacity, lambda: self.queue.waiting, self.queue.max_waiting
+        )
+        # One generation runs at a time; the other threads serve embeddings and adapter loads beside it.
+        self.llama_executor = ThreadPoolExecutor(settings.llama_threads, thread_name_prefix="llama")
+        self.faiss_executor = ThreadPoolExecutor(settings.faiss_threads, thread_name_prefix="faiss")
+        self.inference = InferenceRunner(
+            self.engine, self.adapters, self.llama_executor, self.metrics, self.model_name, self._record_adapters
+        )
         self.index: VectorIndex | None = None
         self.batcher: SearchBatcher | None = None
+        self.recall: RecallMonitor | None = None
         self.texts: dict[int, str] = {}
         self.startup_error: str | None = None
         self.started = False
+        self.exit_code = 0
         self.started_monotonic = time.monotonic()
-        self._last_recall = float("-inf")
         self._record_vram()
 
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the model and start the search queue; a failure is kept for the probes, not raised."""
+        """Load the model and start the search queue.
+
+        A failure is kept for the probes (``/startup`` says what failed, in words) and the process is
+        asked to exit non-zero, so that Kubernetes restarts it; the exception goes to the log.
+        """
         try:
-            facts = await asyncio.to_thread(self._load)
-        except (VRAMLimitError, ValueError, OSError) as error:
-            self.startup_error = str(error)
-            log.error("the shard could not load its model: %s", error)
-            self.metrics.gauge("themis_shard_health_status", 0.0)
+            facts = await asyncio.get_running_loop().run_in_executor(self.llama_executor, self._load)
+            placement = choose_placement(self.settings.faiss_gpu_scratch_bytes)
+            self.index = VectorIndex(facts.embedding_dim, self.settings.index_kind, self.settings.ivf_nlist,
+                                     self.settings.ivf_nprobe, placement)  # fmt: skip
+            self.batcher = SearchBatcher(self.index, self.settings.search_batch_max, self.settings.search_batch_wait_s,
+                                         self.metrics.search_batch, self.faiss_executor)  # fmt: skip
+            await self.batcher.start()
+            self.recall = RecallMonitor(self.index, self.settings.recall_sample, self.settings.recall_interval_s,
+                                        self.faiss_executor, self._record_recall)  # fmt: skip
+            self.recall.start()
+        except VRAMLimitError as error:
+            self._fail_start(str(error))
             return
-        placement = choose_placement(self.settings.faiss_gpu_scratch_bytes)
-        self.index = VectorIndex(facts.embedding_dim, self.settings.index_kind, self.settings.ivf_nlist,
-                                 self.settings.ivf_nprobe, placement)  # fmt: skip
-        self.batcher = SearchBatcher(
-            self.index, self.settings.search_batch_max, self.settings.search_batch_wait_s, self.metrics.search_batch
-        )
-        await self.batcher.start()
+        except Exception:
+            log.exception("the shard could not start")
+            self._fail_start(LOAD_FAILED)
+            return
         self._record_index("add", 0, self.index)
         self.started = True
         self.refresh_health()
         log.info("shard %s serving %s (%d bytes)", self.settings.shard_name, self.model_name, facts.size_bytes)
+
+    def _fail_start(self, message: str) -> None:
+        log.error("the shard failed to start: %s", message)
+        self.startup_error = message
+        self.exit_code = 1
+        self.metrics.gauge("themis_shard_health_status", 0.0)
+        self.queue.close(message)
+        self._request_shutdown()
+
+    def request_shutdown(self) -> None:
+        """Stop taking requests (those waiting in line are answered 503) and ask the server to stop."""
+        self.begin_shutdown()
+        self._request_shutdown()
+
+    def begin_shutdown(self) -> None:
+        """Answer every request still waiting in line with 503 and refuse new ones; running ones finish."""
+        self.queue.close(SHUTTING_DOWN)
 
     def _load(self) -> ModelFacts:
         if self.settings.model is None and self.settings.adapter_dir is None:
@@ -111,12 +157,18 @@ class Shard:
         return facts
 
     async def stop(self) -> None:
-        """Stop the queue and free adapters and the model."""
+        """Answer what still waits, stop the queues and free adapters and the model."""
+        self.begin_shutdown()
+        if self.recall is not None:
+            await self.recall.stop()
         if self.batcher is not None:
             await self.batcher.stop()
         if self.engine.loaded:
-            await asyncio.to_thread(self.adapters.close)
-            await asyncio.to_thread(self.engine.close)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.llama_executor, self.adapters.close)
+            await loop.run_in_executor(self.llama_executor, self.engine.close)
+        self.llama_executor.shutdown(wait=False)
+        self.faiss_executor.shutdown(wait=False)
         self.metrics.model_unloaded()
         self.started = False
 
@@ -130,8 +182,10 @@ class Shard:
             model_loaded=self.started and self.engine.loaded,
             vram_reserved_bytes=self.vram.reserved_bytes,
             vram_limit_bytes=self.vram.limit_bytes,
-            active_requests=self.limiter.in_flight,
-            capacity=self.limiter.capacity,
+            active_requests=self.queue.in_flight,
+            capacity=self.queue.capacity,
+            queue_full=self.queue.full,
+            search_failed=self.batcher is not None and self.batcher.failed,
         )
 
     def refresh_health(self) -> str:
@@ -142,48 +196,21 @@ class Shard:
 
     # -- inference ----------------------------------------------------------------------------
 
-    async def infer(self, request: InferenceRequest) -> InferenceResponse:
-        """Run one completion and record it (a refusal is recorded from its HTTP status by the app)."""
-        started = time.perf_counter()
+    async def infer(self, request: InferenceRequest, arrived: float | None = None) -> InferenceResponse:
+        """Run one completion (``arrived``: when the request reached the shard, before it queued)."""
+        self._check_inference(request)
+        response, _ = await self.inference.run(request, arrived or time.perf_counter())
+        return response
+
+    def stream(self, request: InferenceRequest, arrived: float | None = None) -> AsyncIterator[str]:
+        """Server-sent events of one completion; the request is checked before the stream starts."""
+        self._check_inference(request)
+        return self.inference.stream(request, arrived or time.perf_counter())
+
+    def _check_inference(self, request: InferenceRequest) -> None:
         self._require_started()
         if len(request.prompt) > self.settings.max_prompt_chars:
             raise input_error("prompt", f"prompt: longer than {self.settings.max_prompt_chars} characters")
-        wanted = [(adapter.name, adapter.scale) for adapter in request.adapters]
-        completion, hits = await asyncio.to_thread(self._complete, request, wanted)
-        seconds = time.perf_counter() - started
-        stages = {
-            "tokenize": completion.tokenize_seconds,
-            "prompt_eval": completion.prompt_eval_seconds,
-            "generation": completion.generation_seconds,
-        }
-        self.metrics.inference(
-            seconds,
-            completion.prompt_tokens,
-            completion.completion_tokens,
-            completion.evaluated_prompt_tokens,
-            stages,
-            completion.kv_cache_usage_ratio,
-        )
-        if completion.adapters or completion.switch_seconds is not None:
-            self.metrics.adapters_used(completion.adapters, hits, completion.switch_seconds)
-            self._record_adapters()
-        return InferenceResponse(
-            text=completion.text,
-            model=self.model_name,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            tokens_per_second=completion.tokens_per_second,
-            kv_cache_usage_ratio=completion.kv_cache_usage_ratio,
-            timings=StageTimings(**stages, total=seconds, adapter_switch=completion.switch_seconds),
-            adapters_used=list(completion.adapters),
-        )
-
-    def _complete(self, request: InferenceRequest, wanted: list[tuple[str, float | None]]) -> tuple[Completion, int]:
-        with self.adapters.using(wanted) as resolution:
-            completion = self.engine.complete(
-                request.prompt, request.max_tokens, request.temperature, resolution.applied
-            )
-        return completion, resolution.cache_hits
 
     # -- adapters -----------------------------------------------------------------------------
 
@@ -191,14 +218,14 @@ class Shard:
         """Load an adapter into the cache under the VRAM budget."""
         self._require_started()
         try:
-            await asyncio.to_thread(self.adapters.load, name, scale)
+            await asyncio.get_running_loop().run_in_executor(self.llama_executor, self.adapters.load, name, scale)
         finally:
             self._record_adapters()
 
     async def unload_adapter(self, name: str) -> None:
         """Unload an adapter and release its VRAM."""
         self._require_started()
-        await asyncio.to_thread(self.adapters.unload, name)
+        await asyncio.get_running_loop().run_in_executor(self.llama_executor, self.adapters.unload, name)
         self._record_adapters()
 
     def _record_adapters(self) -> None:
@@ -218,18 +245,21 @@ class Shard:
             if vector_id is not None and (index.contains(vector_id) or ids.index(vector_id) != position):
                 raise ShardError(409, f"document id {vector_id} is already in use", f"documents.{position}.id")
         vectors = await self._vectors(request.documents, "documents")
-        chosen = await asyncio.to_thread(index.add, vectors, ids)
+        try:
+            # The index checks the ids again under its lock: a concurrent request may have taken one meanwhile.
+            chosen = await asyncio.get_running_loop().run_in_executor(self.faiss_executor, index.add, vectors, ids)
+        except DuplicateIdError as error:
+            raise ShardError(409, str(error), f"documents.{error.position}.id") from None
         for vector_id, document in zip(chosen, request.documents, strict=True):
             if document.text is not None:
                 self.texts[vector_id] = document.text
         self._record_index("add", len(chosen), index)
-        await self._maybe_measure_recall(index)
         return chosen
 
     async def delete_document(self, vector_id: int) -> None:
         """Remove one document from the index."""
         index = self._require_index()
-        if not await asyncio.to_thread(index.remove, vector_id):
+        if not await asyncio.get_running_loop().run_in_executor(self.faiss_executor, index.remove, vector_id):
             raise not_found("id", f"no document with id {vector_id}")
         self.texts.pop(vector_id, None)
         self._record_index("remove", 1, index)
@@ -237,6 +267,11 @@ class Shard:
     def _record_index(self, operation: str, vectors: int, index: VectorIndex) -> None:
         self.metrics.index_changed(operation, vectors, index.count, index.size_bytes)
         self.metrics.faiss_vram(index.vram_bytes, index.placement.scratch_bytes)
+        if self.recall is not None:
+            self.recall.changed()
+
+    def _record_recall(self, recall: float) -> None:
+        self.metrics.gauge("themis_vector_search_recall_at_10_ratio", recall)
 
     async def search(self, request: SearchRequest) -> list[list[Hit]]:
         """The ``k`` nearest documents for each query, through the micro-batching queue.
@@ -275,21 +310,11 @@ class Shard:
                 rows.append(None)
                 texts.append((position, item.text, f"{prefix}text"))
         if texts:
-            embedded = await asyncio.to_thread(
-                self.engine.embed, [text for _, text, _ in texts], [where for _, _, where in texts]
-            )
+            embed = partial(self.engine.embed, [text for _, text, _ in texts], [where for _, _, where in texts])
+            embedded = await asyncio.get_running_loop().run_in_executor(self.llama_executor, embed)
             for (position, _, _), vector in zip(texts, embedded, strict=True):
                 rows[position] = vector
         return np.stack(rows)
-
-    async def _maybe_measure_recall(self, index: VectorIndex) -> None:
-        now = time.monotonic()
-        if now - self._last_recall < self.settings.recall_interval_s:
-            return
-        recall = await asyncio.to_thread(index.recall_at, self.settings.recall_sample)
-        if recall is not None:
-            self._last_recall = now
-            self.metrics.gauge("themis_vector_search_recall_at_10_ratio", recall)
 
     def _require_started(self) -> None:
         if not self.started:

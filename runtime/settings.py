@@ -39,8 +39,12 @@ class ShardSettings(BaseModel):
     )
     seed: int = 1234
     max_prompt_chars: int = Field(8192, ge=1)
-    max_in_flight: int = Field(16, ge=1)
+    max_in_flight: int = Field(16, ge=1, description="API requests worked on at once; more wait in line.")
+    max_queued: int = Field(64, ge=0, description="API requests that may wait in line; beyond that 429.")
+    max_queue_wait_s: float = Field(30.0, gt=0, description="The longest a request waits in line before 429.")
     retry_after_s: int = Field(1, ge=1)
+    llama_threads: int = Field(4, ge=2, description="Threads for llama.cpp calls (one generates at a time).")
+    faiss_threads: int = Field(2, ge=1, description="Threads for FAISS searches, adds and recall.")
     admin_token: str | None = Field(None, min_length=16)
     gpu_profile: Literal[tuple(GPU_PROFILES)] = "rtx_4070"  # type: ignore[valid-type]
     vram_budget_bytes: int | None = Field(None, ge=0, description="Overrides the GPU profile's budget.")

@@ -14,6 +14,15 @@ from observatory.runtime.placement import CpuPlacement, Placement
 TRAIN_POINTS_PER_LIST = 39
 
 
+class DuplicateIdError(ValueError):
+    """A document id that is already in use."""
+
+    def __init__(self, position: int, vector_id: int) -> None:
+        super().__init__(f"document id {vector_id} is already in use")
+        self.position = position
+        self.vector_id = vector_id
+
+
 class VectorIndex:
     """Vectors by integer id in a served FAISS index (exact, or IVF once large enough); thread-safe.
 
@@ -65,9 +74,15 @@ class VectorIndex:
         return vector_id in self._vectors
 
     def add(self, vectors: np.ndarray, ids: Sequence[int | None]) -> list[int]:
-        """Add rows of ``vectors`` under ``ids`` (``None`` picks a fresh id); returns the ids used."""
+        """Add rows of ``vectors`` under ``ids`` (``None`` picks a fresh id); returns the ids used.
+
+        Raises :class:`DuplicateIdError` (and adds nothing) if a given id is in the index or given twice.
+        """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         with self._lock:
+            for position, given in enumerate(ids):
+                if given is not None and (given in self._vectors or ids.index(given) != position):
+                    raise DuplicateIdError(position, given)
             chosen = []
             for given in ids:
                 if given is None:
@@ -109,14 +124,15 @@ class VectorIndex:
                 return None
             ids = np.fromiter(self._vectors, dtype=np.int64, count=self.count)
             matrix = np.stack([self._vectors[int(i)] for i in ids])
-            rng = np.random.default_rng(seed)
-            picks = rng.choice(self.count, size=min(sample, self.count), replace=False)
-            noise = rng.standard_normal((len(picks), self.dim)).astype(np.float32) * matrix.std() * 0.1
-            queries = matrix[picks] + noise
-            exact = faiss.IndexFlatL2(self.dim)
-            exact.add(matrix)
-            _, exact_rows = exact.search(queries, k)
-            _, served_ids = self._searchable().search(queries, k)
+        # The exact search runs on a copy, outside the lock: searches and adds go on meanwhile.
+        rng = np.random.default_rng(seed)
+        picks = rng.choice(len(ids), size=min(sample, len(ids)), replace=False)
+        noise = rng.standard_normal((len(picks), self.dim)).astype(np.float32) * matrix.std() * 0.1
+        queries = matrix[picks] + noise
+        exact = faiss.IndexFlatL2(self.dim)
+        exact.add(matrix)
+        _, exact_rows = exact.search(queries, k)
+        served_ids = self.search(queries, k)[1]
         truth = ids[exact_rows]
         found = sum(len(set(want) & set(got)) for want, got in zip(truth, served_ids, strict=True))
         return found / (len(picks) * k)

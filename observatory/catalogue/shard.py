@@ -15,10 +15,23 @@ ENDPOINT = Label(
 )
 BENCHMARK = Label("benchmark", "The quality benchmark a score comes from.", values=("mmlu",))
 INDEX_OPERATION = Label("operation", "The index operation.", values=("add", "remove"))
+FINISH_REASON = Label(
+    "finish_reason",
+    "Why generation stopped: length (max_tokens reached), stop (end of sequence), cancelled (the client left)"
+    " or error.",
+    values=("length", "stop", "cancelled", "error"),
+)
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 SEARCH_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 BATCH_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+# OpenTelemetry GenAI semantic conventions' explicit bucket boundaries for these two histograms.
+TIME_TO_FIRST_TOKEN_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+                               10.0)  # fmt: skip
+TIME_PER_OUTPUT_TOKEN_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+# OpenTelemetry's token-usage boundaries (powers of 4), up to the largest context the shard allows.
+TOKEN_COUNT_BUCKETS = (1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0)
+QUEUE_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
 
 def _shard(name: str, type: MetricType, help: str, unit: Unit = Unit.NONE, labels=(SHARD,), **kwargs) -> Metric:
@@ -152,6 +165,61 @@ INFERENCE_METRICS = (
         MetricType.GAUGE,
         "Device memory the shard has reserved against its budget for models, adapters and indexes, in bytes.",
         Unit.BYTES,
+    ),
+)
+
+SERVING_METRICS = (
+    _shard(
+        "themis_inference_time_to_first_token_seconds",
+        MetricType.HISTOGRAM,
+        "Time from a request's arrival (queueing included) to its first generated token, in seconds.",
+        Unit.SECONDS,
+        (SHARD, MODEL),
+        buckets=TIME_TO_FIRST_TOKEN_BUCKETS,
+    ),
+    _shard(
+        "themis_inference_time_per_output_token_seconds",
+        MetricType.HISTOGRAM,
+        "Mean time between a request's output tokens after the first, in seconds.",
+        Unit.SECONDS,
+        (SHARD, MODEL),
+        buckets=TIME_PER_OUTPUT_TOKEN_BUCKETS,
+    ),
+    _shard(
+        "themis_inference_queue_time_seconds",
+        MetricType.HISTOGRAM,
+        "Time an inference request waited (admission queue and its turn at the model) before generating,"
+        " in seconds.",
+        Unit.SECONDS,
+        (SHARD, MODEL),
+        buckets=QUEUE_BUCKETS,
+    ),
+    _shard(
+        "themis_inference_request_prompt_tokens",
+        MetricType.HISTOGRAM,
+        "Prompt length of each finished inference request, in tokens.",
+        Unit.TOKENS,
+        (SHARD, MODEL),
+        buckets=TOKEN_COUNT_BUCKETS,
+    ),
+    _shard(
+        "themis_inference_request_generation_tokens",
+        MetricType.HISTOGRAM,
+        "Tokens generated for each finished inference request.",
+        Unit.TOKENS,
+        (SHARD, MODEL),
+        buckets=TOKEN_COUNT_BUCKETS,
+    ),
+    _shard(
+        "themis_inference_requests_running",
+        MetricType.GAUGE,
+        "Inference requests generating on the model now.",
+    ),
+    _shard(
+        "themis_inference_finished_total",
+        MetricType.COUNTER,
+        "Inference requests whose generation ended, by why it stopped.",
+        labels=(SHARD, MODEL, FINISH_REASON),
     ),
 )
 
@@ -300,7 +368,17 @@ SERVICE_METRICS = (
     _shard(
         "themis_request_capacity",
         MetricType.GAUGE,
-        "Requests the shard accepts at once before it answers 429.",
+        "Requests the shard works on at once; further ones wait in its admission queue.",
+    ),
+    _shard(
+        "themis_requests_waiting",
+        MetricType.GAUGE,
+        "Requests waiting in the shard's admission queue for a slot.",
+    ),
+    _shard(
+        "themis_request_queue_capacity",
+        MetricType.GAUGE,
+        "Places in the shard's admission queue; a request arriving when all are taken is answered 429.",
     ),
     _shard(
         "themis_requests_rejected_total",
@@ -310,4 +388,5 @@ SERVICE_METRICS = (
     ),
 )
 
-SHARD_METRICS = INFERENCE_METRICS + LORA_METRICS + VECTOR_SEARCH_METRICS + SERVICE_METRICS
+SHARD_METRICS = INFERENCE_METRICS + SERVING_METRICS + LORA_METRICS + VECTOR_SEARCH_METRICS + SERVICE_METRICS
+

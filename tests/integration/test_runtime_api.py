@@ -1,5 +1,7 @@
 """The shard's API in process (real llama.cpp, FAISS and adapters): the seed's unit tests and bad input."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -97,6 +99,53 @@ def test_a_model_over_budget_leaves_the_shard_unhealthy_not_crashed(cache):
         assert refused.status_code == 503 and "VRAM budget" in refused.json()["error"]
 
 
+def test_a_model_that_does_not_load_says_so_in_words_without_internals(cache, tmp_path):
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF but not really" * 50)
+    with started_client(settings(cache, model=broken)) as client:
+        startup = client.get("/startup")
+        assert startup.status_code == 503
+        assert startup.json() == {"started": False, "error": "the model could not be loaded; see the shard's log"}
+        for answer in (client.get("/health"), client.post("/api/v1/inference", json={"prompt": "x"})):
+            assert answer.status_code == 503
+            assert str(tmp_path) not in answer.text and "Traceback" not in answer.text
+        assert client.shard.exit_code == 1  # the server is asked to stop, and the process exits 1
+
+
+def _events(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        name, data = (line.split(": ", 1)[1] for line in block.splitlines())
+        events.append((name, json.loads(data)))
+    return events
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.7])
+def test_a_streamed_answer_has_the_tokens_of_the_whole_answer(client, temperature):
+    body = {"prompt": "Analyze this contract clause", "max_tokens": 40, "temperature": temperature}
+    whole = client.post("/api/v1/inference", json=body).json()
+    with client.stream("POST", "/api/v1/inference", json=body | {"stream": True}) as streamed:
+        assert streamed.status_code == 200
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        events = _events(streamed.read().decode())
+    names = [name for name, _ in events]
+    assert names == ["token"] * (len(events) - 1) + ["done"] and len(events) > 2
+    assert "".join(data["text"] for _, data in events[:-1]) == whole["text"]
+    done = events[-1][1]
+    assert done["text"] == whole["text"]
+    assert (done["completion_tokens"], done["prompt_tokens"]) == (whole["completion_tokens"], whole["prompt_tokens"])
+    assert done["finish_reason"] == "length"
+
+
+def test_a_stream_that_fails_to_start_is_a_plain_error(client):
+    response = client.post("/api/v1/inference", json={"prompt": "x" * 9000, "stream": True})
+    assert response.status_code == 422 and response.json()["field"] == "prompt"
+    failing = client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 2047, "stream": True})
+    assert failing.status_code == 200  # the context is checked once the stream has begun
+    ((name, data),) = _events(failing.text)
+    assert name == "error" and data["field"] == "max_tokens" and "n_ctx" in data["error"]
+
+
 def test_vector_search_returns_k_results_sorted_by_distance(client):
     added = client.post("/api/v1/documents", json={"documents": [{"vector": v} for v in _vectors(250)]})
     assert added.status_code == 201, added.text
@@ -177,25 +226,26 @@ def test_a_malformed_body_is_a_422(client):
     assert response.json()["field"] == "body"
 
 
-def test_backpressure_answers_429_and_turns_ready_false(client):
-    limiter = client.shard.limiter
-    held = 0
-    while limiter.try_acquire():  # occupy every slot as requests in flight would
-        held += 1
-    try:
-        assert held == 4
-        refused = client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 1})
-        assert refused.status_code == 429
-        assert refused.headers["retry-after"] == "1"
-        assert client.get("/ready").status_code == 503
-        assert client.get("/health").json()["status"] == "degraded"
-        scrape = client.get("/metrics")  # probes and scrapes bypass admission
-        assert scrape.status_code == 200
-        assert 'themis_requests_in_flight{shard="legal"} 4.0' in scrape.text  # read from the limiter
-    finally:
-        for _ in range(held):
-            limiter.release()
-    assert client.get("/ready").json() == {"ready": True, "capacity_used": 0.0}
+def test_backpressure_answers_429_and_turns_ready_false(cache):
+    with started_client(settings(cache, max_in_flight=4, max_queued=0)) as client:
+        queue = client.shard.queue
+        held = 0
+        while queue.try_enter():  # occupy every slot as requests in flight would; there is no place in line
+            held += 1
+        try:
+            assert held == 4
+            refused = client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 1})
+            assert refused.status_code == 429
+            assert refused.headers["retry-after"] == "1"
+            assert client.get("/ready").status_code == 503
+            assert client.get("/health").json()["status"] == "degraded"
+            scrape = client.get("/metrics")  # probes and scrapes bypass admission
+            assert scrape.status_code == 200
+            assert 'themis_requests_in_flight{shard="legal"} 4.0' in scrape.text  # read from the queue
+        finally:
+            for _ in range(held):
+                queue.release()
+        assert client.get("/ready").json() == {"ready": True, "capacity_used": 0.0}
 
 
 def test_probes_report_the_seed_fields(client):

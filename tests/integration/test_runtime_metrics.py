@@ -15,6 +15,9 @@ ZERO_ON_CPU = {
     "themis_faiss_index_vram_bytes": "the FAISS index is a CPU index",
     "themis_faiss_scratch_vram_bytes": "the FAISS index is a CPU index",
     "themis_requests_in_flight": "a scrape bypasses admission, so nothing is in flight while it is served",
+    "themis_requests_waiting": "the test's requests run one after another: none waits in line",
+    "themis_inference_requests_running": "no inference runs while the scrape is served",
+    "themis_request_queue_capacity": "the shard has no places in line (max_queued=0), so that a full shard says 429",
 }
 
 # Recorded once, when the model loads, before the first scrape.
@@ -39,7 +42,9 @@ def _total(family, metric) -> float:
 
 @pytest.fixture(scope="module")
 def scrapes(tmp_path_factory):
-    shard_settings = settings(model_cache(tmp_path_factory), max_in_flight=2, model_quality={"mmlu": 0.42})
+    shard_settings = settings(
+        model_cache(tmp_path_factory), max_in_flight=2, max_queued=0, model_quality={"mmlu": 0.42}
+    )
     with started_client(shard_settings) as client:
         before = _scrape(client)
         _drive_traffic(client)
@@ -58,12 +63,12 @@ def _drive_traffic(client) -> None:
     client.post("/api/v1/search", json={"queries": [{"vector": v} for v in vectors[:5]], "k": 3})
     client.post("/api/v1/search", json={"text": "contract", "k": 2})
     client.delete(f"/api/v1/documents/{ids[0]}")
-    limiter = client.shard.limiter
-    while limiter.try_acquire():
+    queue = client.shard.queue
+    while queue.try_enter():  # every slot taken and no place in line (max_queued=0)
         pass
     assert client.post("/api/v1/search", json={"text": "x", "k": 1}).status_code == 429
-    for _ in range(limiter.capacity):
-        limiter.release()
+    for _ in range(queue.capacity):
+        queue.release()
 
 
 def test_exposes_exactly_the_catalogue_shard_metrics(scrapes):
@@ -134,7 +139,7 @@ def _outcomes(client) -> dict[tuple[str, str], float]:
 
 
 def test_every_finished_request_is_counted_with_its_status(tmp_path_factory):
-    with started_client(settings(model_cache(tmp_path_factory), max_in_flight=2)) as client:
+    with started_client(settings(model_cache(tmp_path_factory), max_in_flight=2, max_queued=0)) as client:
         client.post("/api/v1/documents", json={"documents": [{"vector": [0.5] * 64}]})
         refused = [
             ("/api/v1/inference", {"prompt": ""}),  # request validation
@@ -145,13 +150,13 @@ def test_every_finished_request_is_counted_with_its_status(tmp_path_factory):
         for path, body in refused:
             assert client.post(path, json=body).status_code == 422
         assert client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 2}).status_code == 200
-        limiter = client.shard.limiter
-        while limiter.try_acquire():
+        queue = client.shard.queue
+        while queue.try_enter():
             pass
         assert client.post("/api/v1/inference", json={"prompt": "x"}).status_code == 429
         assert client.post("/api/v1/search", json={"vector": [1.0] * 64}).status_code == 429
-        for _ in range(limiter.capacity):
-            limiter.release()
+        for _ in range(queue.capacity):
+            queue.release()
         counts = _outcomes(client)
     assert counts[("inference", "client_error")] == 2
     assert counts[("search", "client_error")] == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import sys
 import time
 import urllib.error
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from observatory.runtime.app import create_app
 from observatory.runtime.service import Shard
@@ -52,14 +54,19 @@ def shard_command(cache_dir: Path, port: int, config: Path, *extra: str) -> list
             "--config", str(config), *extra]  # fmt: skip
 
 
-@contextlib.contextmanager
-def running_shard(cache_dir: Path, workdir: Path, **config) -> Iterator[tuple[RunningProcess, str]]:
-    """A real shard process on a free loopback port, started and answering ``/startup``."""
+def shard_process(cache_dir: Path, workdir: Path, **config) -> tuple[RunningProcess, str]:
+    """A real shard process on a free loopback port, just launched, and its base URL."""
     port = free_port()
     config_file = workdir / f"shard-{port}.json"
     config_file.write_text(json.dumps({"admin_token": ADMIN_TOKEN, "recall_interval_s": 0.0} | config))
     process = RunningProcess(shard_command(cache_dir, port, config_file), workdir / f"shard-{port}.log")
-    base = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def running_shard(cache_dir: Path, workdir: Path, **config) -> Iterator[tuple[RunningProcess, str]]:
+    """A real shard process on a free loopback port, started and answering ``/startup``."""
+    process, base = shard_process(cache_dir, workdir, **config)
     try:
         wait_for_http(f"{base}/startup", timeout=60, process=process.process)
         deadline = time.monotonic() + 60
@@ -89,3 +96,64 @@ def request_json(method: str, url: str, body: dict | None = None, headers: dict 
     except urllib.error.HTTPError as error:
         text = error.read()
         return error.code, json.loads(text) if text else {}
+
+
+def scrape(base: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of a shard's ``/metrics``, by (sample name, sorted label pairs)."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(base: str, name: str, **labels: str) -> float:
+    """The sum of a shard's ``/metrics`` samples called ``name`` that carry ``labels`` (and others, such as
+    ``model``); fails if there is none."""
+    wanted = set(labels.items())
+    values = [value for (sample_name, pairs), value in scrape(base).items()
+              if sample_name == name and wanted <= set(pairs)]  # fmt: skip
+    assert values, f"no sample {name} with {labels}"
+    return sum(values)
+
+
+def wait_until(condition, timeout: float = 30, what: str = "the condition") -> None:
+    """Poll ``condition()`` until it is true, or fail the test."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+class OpenRequest:
+    """A raw HTTP/1.1 POST on its own connection; with ``complete=False`` the body's last bytes are held
+    back, so that the request is admitted and then waits for them (:meth:`finish` sends them)."""
+
+    def __init__(self, base: str, path: str, body: dict, complete: bool = True) -> None:
+        payload = json.dumps(body).encode()
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
+        host, port = base.removeprefix("http://").split(":")
+        self.connection = socket.create_connection((host, int(port)), timeout=60)
+        self.connection.sendall(head + (payload if complete else payload[:-2]))
+        self._held_back = b"" if complete else payload[-2:]
+
+    def finish(self) -> tuple[int, dict, str]:
+        """Send what was held back, and read the answer."""
+        self.connection.sendall(self._held_back)
+        return self.answer()
+
+    def answer(self) -> tuple[int, dict, str]:
+        """Status, headers and body text of the answer; closes the connection."""
+        with self.connection, self.connection.makefile("rb") as answer:
+            raw = answer.read().decode()
+        head, _, text = raw.partition("\r\n\r\n")
+        status_line, *header_lines = head.split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in header_lines)}
+        return int(status_line.split()[1]), headers, text
+
+    def hang_up(self) -> None:
+        """Close the connection without reading an answer."""
+        self.connection.close()

@@ -49,6 +49,7 @@ def _state(**changes) -> ShardState:
         ({"vram_reserved_bytes": 96}, "degraded"),
         ({"vram_reserved_bytes": 95}, "healthy"),
         ({"active_requests": 10}, "degraded"),
+        ({"search_failed": True}, "unhealthy"),
         ({"active_requests": 9}, "healthy"),
     ],
 )
@@ -56,7 +57,9 @@ def test_health_rules_of_the_seed(changes, status):
     assert overall_status(_state(**changes)) == status
 
 
-def test_ready_needs_the_model_and_a_free_slot():
+def test_ready_needs_the_model_search_and_room_in_line():
     assert is_ready(_state(active_requests=9))
-    assert not is_ready(_state(active_requests=10))
+    assert is_ready(_state(active_requests=10))  # every slot taken, but there is room in line
+    assert not is_ready(_state(active_requests=10, queue_full=True))
+    assert not is_ready(_state(search_failed=True))
     assert not is_ready(_state(model_loaded=False))

@@ -1,0 +1,60 @@
+"""The engine's own generation loop against llama-cpp-python's create_completion on the same model."""
+
+import threading
+
+import llama_cpp
+import pytest
+
+from observatory.runtime.engine import LlamaEngine
+from observatory.runtime.tinymodel import ensure_default_model
+from support.runtime import model_cache
+
+PROMPT = "Analyze this contract clause"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return ensure_default_model(model_cache(tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def engine(model):
+    engine = LlamaEngine(model, n_ctx=512, n_threads=None, n_gpu_layers=0, seed=1234)
+    engine.load()
+    yield engine
+    engine.close()
+
+
+def test_greedy_text_and_counts_equal_create_completion(engine, model):
+    reference = llama_cpp.Llama(model_path=str(model), n_ctx=512, seed=1234, verbose=False)
+    expected = reference.create_completion(PROMPT, max_tokens=48, temperature=0.0)
+    reference.close()
+    completion = engine.complete(PROMPT, 48, 0.0)
+    assert completion.text == expected["choices"][0]["text"]
+    assert (completion.prompt_tokens, completion.completion_tokens) == (
+        expected["usage"]["prompt_tokens"], expected["usage"]["completion_tokens"],
+    )  # fmt: skip
+    assert completion.finish_reason == expected["choices"][0]["finish_reason"] == "length"
+
+
+def test_pieces_arrive_as_generated_and_join_into_the_text(engine):
+    pieces = []
+    completion = engine.complete(PROMPT, 32, 0.7, on_text=pieces.append)
+    assert len(pieces) > 1 and "".join(pieces) == completion.text
+    assert completion.first_token_at < completion.last_token_at
+    assert completion.seconds_per_output_token > 0
+    assert engine.complete(PROMPT, 32, 0.7).text == completion.text  # seeded per request
+
+
+def test_a_cancelled_generation_stops_after_the_current_token(engine):
+    cancelled = threading.Event()
+    pieces = []
+
+    def cancel_after_three(piece: str) -> None:
+        pieces.append(piece)
+        if len(pieces) == 3:
+            cancelled.set()
+
+    completion = engine.complete(PROMPT, 200, 0.7, on_text=cancel_after_three, cancelled=cancelled)
+    assert completion.finish_reason == "cancelled"
+    assert completion.completion_tokens < 10
