@@ -64,6 +64,7 @@ def _latency_alert(name: str, quantile: float, threshold: float, for_: str, seed
         actions=_LATENCY_ACTIONS,
         panel=(CLUSTER_OVERVIEW, "Aggregate Latency"),
         seeds=seeds,
+        inhibited_by="ThemisLatencyBudgetBurn.*",
         **cases(lambda v: rec.latency_history(quantile, v), SHARD, above(threshold)),
     )
 
@@ -105,6 +106,7 @@ def _error_alert(
         ),
         panel=(CLUSTER_OVERVIEW, "Total Throughput"),
         seeds=seeds,
+        inhibited_by="ThemisAvailabilityBudgetBurn.*",
         check=Probe(
             signal(f"{SLI_ERRORS}5m", (("slo", "availability"),), steady(rec.REQUESTS_RATE, 10.0)),
             ">",

@@ -47,11 +47,13 @@ class Case:
     """An input history and what the rule's expression yields at the evaluation time.
 
     ``value`` and ``labels`` describe the one output sample; a silent case has ``value`` None.
+    ``at`` is the evaluation time when the history needs another than the usual one.
     """
 
     series: tuple[Series, ...]
     value: float | None = None
     labels: Labels = ()
+    at: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Alert:
     silent: Case | None = None
     check: Probe | Presence | None = None
     states: tuple[GeneratedCase, ...] = ()
+    # Alert names (a regular expression) whose critical firing for the same shard makes this one redundant.
+    inhibited_by: str = ""
     # Filled by the links post-pass over every alert.
     runbook_url: str = ""
     dashboard_url: str = ""

@@ -94,7 +94,7 @@ def _recording_case(rule: Recording, case: Case, state: str | None) -> dict[str,
     tolerance = number(max(abs(case.value) * RELATIVE_TOLERANCE, 1e-9))
     expr = f"abs({rule.record}{{{matchers}}} - {number(case.value)}) <= bool {tolerance}"
     sample = {"labels": "{" + matchers + "}", "value": 1}
-    check = {"expr": expr, "eval_time": EVAL_TIME, "exp_samples": [sample]}
+    check = {"expr": expr, "eval_time": case.at or EVAL_TIME, "exp_samples": [sample]}
     labels = f"{{{matchers}}}" if matchers else ""
     name = f"{rule.record}{labels} is recorded" + (f" when {state}" if state else "")
     return _test(name, case, promql_expr_test=[check])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from observatory.catalogue import CATALOGUE
 from observatory.config import BurnTier, ObservatoryConfig
@@ -106,7 +106,10 @@ def availability_slo(config: ObservatoryConfig) -> SLO:
         "Share of inference requests that ended in a server error or were rejected at capacity.",
         (CLUSTER_OVERVIEW, "Total Throughput"),
         guard=(steady(REQUESTS_RATE, 10.0),),
-        budget_states=(("idle minutes keep the period's budget a number", Case(_idle_history(), 0.0005, SHARD)),),
+        # Evaluated 14 minutes into the idle spell: long past the 5-minute window that turns 0/0.
+        budget_states=(
+            ("idle minutes keep the period's budget a number", Case(_idle_history(), 0.0005, SHARD, at="44m")),
+        ),
     )
 
 
@@ -160,12 +163,15 @@ def latency_slo(config: ObservatoryConfig) -> SLO:
         f"Share of successful inference requests slower than {number(threshold)} s.",
         (CLUSTER_OVERVIEW, "Aggregate Latency"),
         guard=(steady(REQUESTS_RATE, 10.0),),
+        # Only where a client could write the bound two ways (2 and 2.0).
         sli_states=(
             (
                 f'a client writing le="{number(threshold)}" is counted',
                 Case(_short_bounds(history(0.01), threshold), 0.01, SHARD),
             ),
-        ),
+        )
+        if number(threshold) != le_value(threshold)
+        else (),
     )
 
 
@@ -235,7 +241,7 @@ def _records(slo: SLO, config: ObservatoryConfig) -> list[Recording]:
             f"Share of the {period} error budget left (1 untouched, 0 spent, negative overspent).",
             case=Case(history, 0.5, output),
             states=_states(
-                tuple((name, Case(c.series, 1 - c.value / slo.budget, c.labels)) for name, c in slo.budget_states),
+                tuple((name, replace(c, value=1 - c.value / slo.budget)) for name, c in slo.budget_states),
                 labels,
             ),
         )
@@ -245,7 +251,7 @@ def _records(slo: SLO, config: ObservatoryConfig) -> list[Recording]:
 
 def _states(states: tuple[tuple[str, Case], ...], labels: Labels) -> tuple[tuple[str, Case], ...]:
     """``states`` with the SLO's labels added to the recorded output."""
-    return tuple((name, Case(case.series, case.value, (*case.labels, *labels))) for name, case in states)
+    return tuple((name, replace(case, labels=(*case.labels, *labels))) for name, case in states)
 
 
 def _dead_shard(slo: SLO) -> tuple[Series, ...] | None:

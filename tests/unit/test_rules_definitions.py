@@ -184,3 +184,24 @@ def test_generation_is_byte_identical_and_committed(repo_root: Path) -> None:
         assert committed.read_text(encoding="utf-8") == text, f"{path} is stale; run observatory generate"
     generated = {p.relative_to(repo_root).as_posix() for p in repo_root.glob("rules/**/*.yml")}
     assert generated == {path for path in first if path.endswith(".yml")}
+
+
+def test_a_quantile_alert_runbook_names_its_own_quantile_rule() -> None:
+    runbooks = all_artefacts()["docs/runbooks.md"]
+    p95 = runbooks.split("## ThemisInferenceLatencyHigh\n", 1)[1].split("\n## ", 1)[0]
+    assert "histogram_quantile(0.95, shard_le:" in p95
+    assert "histogram_quantile(0.99" not in p95 and "histogram_quantile(0.5" not in p95
+
+
+def test_the_runbook_says_which_alert_pages_for_a_dead_shard() -> None:
+    runbooks = all_artefacts()["docs/runbooks.md"]
+    assert "A dead shard" in runbooks and "ThemisShardTargetDown pages" in runbooks
+
+
+def test_duplicates_of_a_burn_rate_page_are_inhibited_for_the_same_shard() -> None:
+    inhibit = yaml.safe_load(all_artefacts()["docs/runbooks.md"].split("```yaml\n", 1)[1].split("```", 1)[0])
+    targets = {rule["target_matchers"][0]: rule for rule in inhibit["inhibit_rules"] if "equal" in rule}
+    errors = targets['alertname="ThemisInferenceErrorsCritical"']
+    assert errors["source_matchers"] == ['alertname=~"ThemisAvailabilityBudgetBurn.*"', 'severity="critical"']
+    assert errors["equal"] == ["shard"]
+    assert 'alertname="ThemisInferenceLatencyHigh"' in targets
