@@ -17,9 +17,7 @@ _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 def dump(data: Any) -> str:
     """Stable YAML: keys in definition order, no line wrapping, generated-file header."""
-    text = yaml.dump(
-        data, Dumper=_DUMPER, sort_keys=False, width=100_000, allow_unicode=True, default_flow_style=False
-    )
+    text = yaml.dump(data, Dumper=_DUMPER, sort_keys=False, width=100_000, allow_unicode=True, default_flow_style=False)
     return HEADER + text
 
 
