@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from observatory.config import ObservatoryConfig
+from observatory.config.vocabulary import CLUSTER_OVERVIEW, COST_ROI
 from observatory.rules import recording as rec
-from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, above, below, cases, gauge
-from observatory.rules.links import CLUSTER_OVERVIEW, COST_ROI
-from observatory.rules.model import Alert, Group, Series, number
-from observatory.rules.templates import GPU_REF, PERCENT, SHARD_REF
-from observatory.rules.thresholds import RuleConfig
+from observatory.rules.histories import (
+    GPU_OUTPUT,
+    GPU_SERIES,
+    GPUS,
+    SHARD,
+    SHARDS,
+    above,
+    below,
+    cases,
+    gauge,
+    signal,
+    steady,
+    without,
+)
+from observatory.rules.model import Alert, Case, Group, Series, number
+from observatory.rules.probes import Probe, state
+from observatory.rules.templates import GPU_REF, HUMANIZE, PERCENT, SHARD_REF
 
 
 def _idle_gpu_history(min_requests: float):
@@ -20,33 +34,65 @@ def _idle_gpu_history(min_requests: float):
     return history
 
 
-def _underused_gpu(name: str, threshold: float, min_requests: float, severity: str, for_: str, **text) -> Alert:
+def _flapping_utilization(low: float, high: float, min_requests: float) -> tuple[Series, ...]:
+    """Utilisation alternating between ``low`` and ``high`` at every sample on a busy shard."""
+    values = " ".join(number(low if i % 2 == 0 else high) for i in range(31))
+    busy = rec.requests_history(SHARD, 2 * min_requests + 1)
+    return (Series("themis_gpu_utilization_ratio", GPU_SERIES, values), *busy)
+
+
+def _underused_gpu(
+    name: str, threshold: float, min_requests: float, severity: str, for_: str, smoothing: str, **text
+) -> Alert:
+    utilization = "themis_gpu_utilization_ratio"
     return Alert(
         name=name,
         expr=(
-            f"max by (shard, gpu) (themis_gpu_utilization_ratio) < {number(threshold)}"
+            f"max by (shard, gpu) (avg_over_time({utilization}[{smoothing}])) < {number(threshold)}"
             f" and on (shard) {rec.REQUESTS_RATE} > {number(min_requests)}"
         ),
         severity=severity,
         for_=for_,
         description=(
-            f"GPU {GPU_REF} of shard {SHARD_REF} is busy {PERCENT} of the time while the shard serves"
-            f" more than {number(min_requests)} requests per second; the floor is {number(threshold * 100)} %."
+            f"GPU {GPU_REF} of shard {SHARD_REF} is busy {PERCENT} of the time on average over {smoothing} while"
+            f" the shard serves more than {number(min_requests)} requests per second; the floor is"
+            f" {number(threshold * 100)} %."
+        ),
+        check=Probe(
+            signal(utilization, (), steady(rec.REQUESTS_RATE, 2 * min_requests + 1)),
+            "<",
+            threshold,
+            GPUS,
+            output=without("uuid"),
+            aggregate="avg",
+            window=smoothing,
+        ),
+        # Seed 001's example: a GPU alternating between 10 % and 25 % is under a 20 % floor on average.
+        states=(
+            state(
+                "utilisation flapping around the floor fires on its average",
+                _flapping_utilization(threshold / 2, threshold * 1.25, min_requests),
+                30,
+                (GPU_OUTPUT, threshold * 0.875),
+            ),
         ),
         **text,
         **cases(_idle_gpu_history(min_requests), GPU_OUTPUT, below(threshold)),
     )
 
 
-def resources_group(config: RuleConfig) -> Group:
+def resources_group(config: ObservatoryConfig) -> Group:
     """GPU and host alerts (GPU exporter and host exporter metrics)."""
     t = config.thresholds
+    d = config.for_durations
+    smoothing = config.windows.smoothing
+    gpu_outputs = tuple(without("uuid")(gpu) for gpu in GPUS)
     alerts = (
         Alert(
             name="ThemisVRAMUsageHigh",
             expr=f"{rec.VRAM_USAGE} > {number(t.vram_usage_ratio)}",
             severity="warning",
-            for_="1m",
+            for_=d.vram,
             summary="A GPU's device memory is nearly full.",
             description=(
                 f"GPU {GPU_REF} of shard {SHARD_REF} has {PERCENT} of its memory in use,"
@@ -54,7 +100,7 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 f"Device memory in use stayed above {number(t.vram_usage_ratio * 100)} % of the GPU's memory"
-                " for 1 minute; the next model, adapter or KV-cache growth may not fit."
+                f" for {d.vram}; the next model, adapter or KV-cache growth may not fit."
             ),
             actions=(
                 "Compare themis_vram_reserved_bytes with themis_vram_budget_bytes: which reservation grew?",
@@ -62,18 +108,44 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             panel=(CLUSTER_OVERVIEW, "Memory Usage (RAM + VRAM)"),
             seeds=("000: VRAM Threshold",),
+            check=Probe(signal(rec.VRAM_USAGE), ">", t.vram_usage_ratio, gpu_outputs),
             **cases(rec.vram_history, GPU_OUTPUT, above(t.vram_usage_ratio)),
+        ),
+        Alert(
+            name="ThemisGPULost",
+            expr="min by (shard, gpu) (themis_gpu_available) < 1",
+            severity="critical",
+            for_=d.gpu_lost,
+            summary="NVML no longer answers for a GPU: the shard lost its GPU.",
+            description=(
+                f"GPU {GPU_REF} of shard {SHARD_REF} is not available to NVML (themis_gpu_available {HUMANIZE})."
+            ),
+            meaning=(
+                f"NVML has not answered for the GPU for {d.gpu_lost}: the GPU fell off the bus, its driver failed"
+                " or the container lost the device. The shard now fails or runs on the CPU at a fraction of the"
+                " speed; this pages at once instead of waiting for the collector or utilisation alerts."
+            ),
+            actions=(
+                "Run nvidia-smi on the host: a GPU missing there needs a driver reload or a host reboot.",
+                "Route the shard's domain elsewhere until the GPU is back; restart the shard afterwards.",
+            ),
+            panel=(CLUSTER_OVERVIEW, "GPU Availability"),
+            seeds=("exporter health: a lost GPU",),
+            check=Probe(signal("themis_gpu_available"), "<", 1.0, gpu_outputs, quiet=1.0),
+            firing=Case((gauge("themis_gpu_available", GPU_OUTPUT, 0),), 0.0, GPU_OUTPUT),
+            silent=Case((gauge("themis_gpu_available", GPU_OUTPUT, 1),)),
         ),
         _underused_gpu(
             "ThemisGPUDegraded",
             t.gpu_degraded_utilization_ratio,
             t.gpu_degraded_min_requests_per_second,
             "warning",
-            "5m",
+            d.gpu_degraded,
+            smoothing,
             summary="A GPU is nearly idle although its shard serves requests.",
             meaning=(
                 f"The GPU was busy less than {number(t.gpu_degraded_utilization_ratio * 100)} % of the time for"
-                " 5 minutes while its shard served requests: the work runs somewhere else, usually on the CPU."
+                f" {d.gpu_degraded} while its shard served requests: the work runs somewhere else, usually on the CPU."
             ),
             actions=(
                 "Check themis_gpu_available and the shard's log for a CUDA fallback to CPU.",
@@ -87,11 +159,12 @@ def resources_group(config: RuleConfig) -> Group:
             t.gpu_low_utilization_ratio,
             t.gpu_degraded_min_requests_per_second,
             "info",
-            "10m",
+            d.gpu_low_utilization,
+            smoothing,
             summary="A GPU under load is used below its utilisation target.",
             meaning=(
                 f"The GPU was busy less than {number(t.gpu_low_utilization_ratio * 100)} % of the time for"
-                " 10 minutes while its shard served requests: capacity is paid for and not used."
+                f" {d.gpu_low_utilization} while its shard served requests: capacity is paid for and not used."
             ),
             actions=(
                 "Check batch sizes: larger batches use the GPU better.",
@@ -104,7 +177,7 @@ def resources_group(config: RuleConfig) -> Group:
             name="ThemisHostCPUHigh",
             expr=f"{rec.CPU_USAGE} > {number(t.cpu_usage_ratio)}",
             severity="warning",
-            for_="5m",
+            for_=d.host_cpu,
             summary="A shard's host spends most of its CPU time busy.",
             description=(
                 f"The host of shard {SHARD_REF} is busy {PERCENT} of its CPU time,"
@@ -112,7 +185,7 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 f"Non-idle CPU time stayed above {number(t.cpu_usage_ratio * 100)} % of all CPU time on the"
-                " shard's host for 5 minutes."
+                f" shard's host for {d.host_cpu}."
             ),
             actions=(
                 "Compare with themis_shard_process_cpu_seconds_total: is it the shard or another process?",
@@ -120,13 +193,14 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             panel=(CLUSTER_OVERVIEW, "CPU/GPU Utilization"),
             seeds=("004: High CPU",),
+            check=Probe(signal(rec.CPU_USAGE), ">", t.cpu_usage_ratio, SHARDS),
             **cases(rec.cpu_history, SHARD, above(t.cpu_usage_ratio)),
         ),
         Alert(
             name="ThemisHostMemoryHigh",
             expr=f"{rec.RAM_USAGE} > {number(t.ram_usage_ratio)}",
             severity="warning",
-            for_="5m",
+            for_=d.host_memory,
             summary="A shard's host has little memory left.",
             description=(
                 f"The host of shard {SHARD_REF} has {PERCENT} of its memory in use,"
@@ -134,7 +208,7 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 f"Memory in use (total minus available) stayed above {number(t.ram_usage_ratio * 100)} % on the"
-                " shard's host for 5 minutes."
+                f" shard's host for {d.host_memory}."
             ),
             actions=(
                 "Check themis_shard_process_resident_memory_bytes: models mapped in RAM are the usual cause.",
@@ -142,6 +216,7 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             panel=(CLUSTER_OVERVIEW, "Memory Usage (RAM + VRAM)"),
             seeds=("004: High Memory",),
+            check=Probe(signal(rec.RAM_USAGE), ">", t.ram_usage_ratio, SHARDS),
             **cases(rec.ram_history, SHARD, above(t.ram_usage_ratio)),
         ),
     )

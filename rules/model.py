@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from observatory.config.values import number, seconds
+
+if TYPE_CHECKING:
+    from observatory.rules.probes import GeneratedCase, Presence, Probe
+
+__all__ = ["Alert", "Case", "Group", "Labels", "Recording", "Rule", "Series", "names_in", "number", "seconds"]
 
 Labels = tuple[tuple[str, str], ...]
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhd])")
-_DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
 # Anything PromQL could read as a series name (metric names, recorded names with colons).
 _SERIES_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-
-
-def number(value: float) -> str:
-    """A float as PromQL and promtool read it, without binary noise (0.9, not 0.9000000000000001)."""
-    return f"{value:.12g}"
-
-
-def seconds(duration: str) -> float:
-    """A duration with one unit (``5m``, ``6h``, ``30d``, ``50h``) in seconds."""
-    match = _DURATION.fullmatch(duration)
-    if match is None:
-        raise ValueError(f"duration {duration!r} is not a number followed by m, h or d")
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
 def names_in(expr: str) -> list[str]:
@@ -54,16 +47,23 @@ class Case:
     """An input history and what the rule's expression yields at the evaluation time.
 
     ``value`` and ``labels`` describe the one output sample; a silent case has ``value`` None.
+    ``at`` is the evaluation time when the history needs another than the usual one.
     """
 
     series: tuple[Series, ...]
     value: float | None = None
     labels: Labels = ()
+    at: str = ""
 
 
 @dataclass(frozen=True)
 class Alert:
-    """An alerting rule with its runbook text and its firing and silent test histories."""
+    """An alerting rule with its runbook text and what its promtool tests feed it.
+
+    ``check`` (a probe of its threshold, or of its series' presence) generates the boundary, ``for``,
+    two-subject, missing-series, flapping and recovery cases; ``states`` are named histories of states
+    seen in the field; ``firing`` and ``silent`` feed the raw metrics through the recording rules.
+    """
 
     name: str
     expr: str
@@ -78,6 +78,10 @@ class Alert:
     labels: Labels = ()
     firing: Case | None = None
     silent: Case | None = None
+    check: Probe | Presence | None = None
+    states: tuple[GeneratedCase, ...] = ()
+    # Alert names (a regular expression) whose critical firing for the same shard makes this one redundant.
+    inhibited_by: str = ""
     # Filled by the links post-pass over every alert.
     runbook_url: str = ""
     dashboard_url: str = ""
@@ -109,6 +113,8 @@ class Recording:
     help: str
     labels: Labels = ()
     case: Case | None = None
+    # Named histories of states seen in the field, each with the value the rule must record.
+    states: tuple[tuple[str, Case], ...] = ()
 
 
 Rule = Alert | Recording

@@ -10,25 +10,33 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from observatory.catalogue import CATALOGUE
+from observatory.config.vocabulary import (
+    CLUSTER_LATENCY_QUANTILE,
+    CLUSTER_REQUESTS_RATE,
+    CPU_USAGE,
+    KV_MISS_RATIO,
+    LATENCY_BUCKET_RATE,
+    LATENCY_QUANTILE,
+    LORA_SWITCH_QUANTILE,
+    QUEUE_TIME_QUANTILE,
+    QUEUE_USAGE,
+    RAM_USAGE,
+    REQUESTS_RATE,
+    TOKENS_PER_SECOND,
+    TTFT_QUANTILE,
+    VECTOR_SEARCH_QUANTILE,
+    VRAM_USAGE,
+)
 from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, counter, gauge, histogram
 from observatory.rules.model import Case, Group, Labels, Recording, Series, number
 
 GROUP = "themis-recording"
 
-REQUESTS_RATE = "shard:themis_inference_requests:rate5m"
-CLUSTER_REQUESTS_RATE = "cluster:themis_inference_requests:rate5m"
-LATENCY_BUCKET_RATE = "shard_le:themis_inference_latency_seconds_bucket:rate5m"
-LATENCY_QUANTILE = "shard_quantile:themis_inference_latency_seconds:histogram_quantile"
-CLUSTER_LATENCY_QUANTILE = "cluster_quantile:themis_inference_latency_seconds:histogram_quantile"
-LORA_SWITCH_QUANTILE = "shard_quantile:themis_lora_switch_latency_seconds:histogram_quantile"
-TOKENS_PER_SECOND = "shard:themis_generated_tokens_per_second:ratio_rate5m"
-KV_MISS_RATIO = "shard:themis_kv_cache_misses_per_lookup:ratio_rate5m"
-CPU_USAGE = "shard:themis_cpu_usage:ratio_rate5m"
-RAM_USAGE = "shard:themis_ram_usage:ratio"
-VRAM_USAGE = "shard_gpu:themis_vram_usage:ratio"
-
 _LATENCY = CATALOGUE["themis_inference_latency_seconds"]
 _LORA_SWITCH = CATALOGUE["themis_lora_switch_latency_seconds"]
+_VECTOR_SEARCH = CATALOGUE["themis_vector_search_latency_seconds"]
+_TTFT = CATALOGUE["themis_inference_time_to_first_token_seconds"]
+_QUEUE_TIME = CATALOGUE["themis_inference_queue_time_seconds"]
 
 
 def requests_history(labels: Labels, per_second: float, error_ratio: float = 0.0) -> tuple[Series, ...]:
@@ -49,6 +57,26 @@ def latency_history(quantile: float, value: float) -> tuple[Series, ...]:
 def lora_switch_history(quantile: float, value: float) -> tuple[Series, ...]:
     """Adapter switches whose ``quantile`` is ``value`` seconds."""
     return histogram(_LORA_SWITCH, SHARD, 0.5, quantile, value)
+
+
+def vector_search_history(quantile: float, value: float) -> tuple[Series, ...]:
+    """Vector search queries whose ``quantile`` is ``value`` seconds."""
+    return histogram(_VECTOR_SEARCH, SHARD, 20.0, quantile, value)
+
+
+def ttft_history(quantile: float, value: float) -> tuple[Series, ...]:
+    """Inference requests whose time to first token has ``quantile`` ``value`` seconds."""
+    return histogram(_TTFT, (*SHARD, ("model", "mistral-7b")), 2.0, quantile, value)
+
+
+def queue_time_history(quantile: float, value: float) -> tuple[Series, ...]:
+    """Inference requests whose queue time has ``quantile`` ``value`` seconds."""
+    return histogram(_QUEUE_TIME, (*SHARD, ("model", "mistral-7b")), 2.0, quantile, value)
+
+
+def queue_usage_history(ratio: float) -> tuple[Series, ...]:
+    """A 64-place admission queue with ``ratio`` of its places taken."""
+    return (gauge("themis_requests_waiting", SHARD, 64 * ratio), gauge("themis_request_queue_capacity", SHARD, 64))
 
 
 def tokens_history(tokens_per_second: float) -> tuple[Series, ...]:
@@ -165,6 +193,34 @@ def recording_group() -> Group:
             "LoRA adapter switch latency quantile of each shard over 5 minutes, in seconds.",
             lora_switch_history,
             {0.95: 0.15},
+        ),
+        *_quantile_rules(
+            VECTOR_SEARCH_QUANTILE,
+            "sum by (shard, le) (rate(themis_vector_search_latency_seconds_bucket[5m]))",
+            "Vector search latency quantiles of each shard over 5 minutes, in seconds.",
+            vector_search_history,
+            {0.95: 0.004, 0.99: 0.008},
+        ),
+        *_quantile_rules(
+            TTFT_QUANTILE,
+            "sum by (shard, le) (rate(themis_inference_time_to_first_token_seconds_bucket[5m]))",
+            "Time-to-first-token quantile of each shard over 5 minutes, in seconds (queueing included).",
+            ttft_history,
+            {0.95: 0.8},
+        ),
+        *_quantile_rules(
+            QUEUE_TIME_QUANTILE,
+            "sum by (shard, le) (rate(themis_inference_queue_time_seconds_bucket[5m]))",
+            "Queue-time quantile of each shard's inference requests over 5 minutes, in seconds.",
+            queue_time_history,
+            {0.95: 1.5},
+        ),
+        Recording(
+            QUEUE_USAGE,
+            "max by (shard) (themis_requests_waiting) / max by (shard) (themis_request_queue_capacity)",
+            ("shard",),
+            "Share of each shard's admission-queue places taken (0-1); at 1 it answers 429 and is not ready.",
+            case=Case(queue_usage_history(0.25), 0.25, SHARD),
         ),
         Recording(
             TOKENS_PER_SECOND,
