@@ -1,0 +1,181 @@
+"""The open-loop engine: requests leave at their planned times, whatever the server is doing.
+
+A dispatcher puts each request on a queue at its due time; ``workers`` tasks (the most requests in
+flight at once) take them off and send them over one pooled keep-alive session. A request that finds
+no free worker at its due time waits in the queue and is sent late, its latency still measured from
+the due time (coordinated omission corrected, as wrk2 does), and it is counted as sent late (k6's
+dropped iterations). Requests still queued ``drain_s`` after the last due time are never sent and are
+counted as unsent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+import numpy as np
+
+from observatory.loadgen.profiles import Call
+from observatory.loadgen.recorder import Outcome, Recorder
+
+TASK_DONE = {"completed": True, "failed": False}
+
+
+class TargetError(RuntimeError):
+    """The target could not be used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the engine runs: concurrency, timeouts, lateness threshold and task polling."""
+
+    workers: int = 64
+    timeout_s: float = 30.0
+    drain_s: float = 5.0
+    late_after_s: float = 0.010
+    poll_s: float = 1.0
+
+
+def session_for(options: RunOptions) -> aiohttp.ClientSession:
+    """A keep-alive session with one pooled connection per worker."""
+    connector = aiohttp.TCPConnector(limit=options.workers, limit_per_host=options.workers, ttl_dns_cache=3600)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=options.timeout_s))
+
+
+async def _poll_task(
+    session: aiohttp.ClientSession, base: str, payload: bytes, poll_s: float, timeout_s: float
+) -> tuple[int, str]:
+    """Seed 003's client: poll a submitted task until it completes or fails, for at most ``timeout_s``."""
+    try:
+        task_id = json.loads(payload)["task_id"]
+    except (ValueError, KeyError, TypeError):
+        return 200, "no task_id in the answer"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if time.monotonic() > deadline:
+            return 0, "task timeout"
+        await asyncio.sleep(poll_s)
+        async with session.get(f"{base}/api/v1/tasks/{task_id}") as response:
+            body = await response.read()
+            if response.status >= 400:
+                return response.status, ""
+        state = json.loads(body).get("status")
+        if state in TASK_DONE:
+            return 200, "" if TASK_DONE[state] else "task failed"
+
+
+async def execute(
+    session: aiohttp.ClientSession, base: str, call: Call, poll_s: float = 1.0, timeout_s: float = 30.0
+) -> tuple[int, str]:
+    """Send one call; its HTTP status (0 when none came) and an error word when it failed without one."""
+    try:
+        async with session.request(call.method, base + call.path, json=call.body) as response:
+            payload = await response.read()
+            status = response.status
+        if call.task and status < 300:
+            return await _poll_task(session, base, payload, poll_s, timeout_s)
+        return status, ""
+    except TimeoutError:
+        return 0, "timeout"
+    except aiohttp.ClientError as error:
+        return 0, type(error).__name__
+    except ValueError:
+        return 0, "invalid JSON in the answer"
+
+
+async def prepare(session: aiohttp.ClientSession, base: str, calls: list[Call]) -> None:
+    """Send the set-up calls a profile needs; a refusal ends the run with one line."""
+    for call in calls:
+        status, error = await execute(session, base, call)
+        if not 200 <= status < 300:
+            raise TargetError(f"set-up {call.method} {call.path} answered {status or error}")
+
+
+async def describe(base: str, timeout_s: float = 10.0) -> tuple[set[str], tuple[str, ...]]:
+    """The target's API paths (from its OpenAPI schema) and the LoRA adapters it offers."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
+        try:
+            async with session.get(f"{base}/openapi.json") as response:
+                if response.status != 200:
+                    raise TargetError(f"{base}/openapi.json answered {response.status}")
+                paths = set((await response.json(content_type=None)).get("paths", {}))
+            adapters: tuple[str, ...] = ()
+            if "/api/v1/lora" in paths:
+                async with session.get(f"{base}/api/v1/lora") as response:
+                    if response.status == 200:
+                        adapters = tuple((await response.json()).get("available", ()))
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise TargetError(f"cannot read {base}/openapi.json: {type(error).__name__} {error}".strip()) from error
+    return paths, adapters
+
+
+class Progress:
+    """What the progress display reads while a run goes on."""
+
+    def __init__(self, total: int, show: Callable[[int, float, int], None] | None) -> None:
+        self.total = total
+        self._show = show
+
+    async def follow(self, recorder: Recorder, every_s: float = 0.25) -> None:
+        """Every ``every_s``: done, QPS over the last second and failures so far."""
+        if self._show is None:
+            return
+        window: list[tuple[float, int]] = []
+        while True:
+            now, done = time.monotonic(), len(recorder.outcomes)
+            window = [*(item for item in window if now - item[0] <= 1.0), (now, done)]
+            span = now - window[0][0]
+            self._show(done, (done - window[0][1]) / span if span > 0 else 0.0, recorder.failures)
+            await asyncio.sleep(every_s)
+
+
+async def run_plan(
+    base: str, plan: np.ndarray, calls: Callable[[int], Call], options: RunOptions, recorder: Recorder,
+    progress: Progress | None = None, setup: list[Call] | None = None,
+) -> float:  # fmt: skip
+    """Send every planned request and record it; returns the seconds from the first due time to the last answer."""
+    loop = asyncio.get_running_loop()
+    due = plan.tolist()
+    async with session_for(options) as session:
+        await prepare(session, base, setup or [])
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        start = loop.time() + 0.05
+        stop_sending = start + (due[-1] if due else 0.0) + options.drain_s
+        last_done = start
+
+        async def dispatch() -> None:
+            for number, offset in enumerate(due):
+                delay = start + offset - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                queue.put_nowait(number)
+
+        async def work() -> None:
+            nonlocal last_done
+            while True:
+                number = await queue.get()
+                sent = loop.time()
+                if sent > stop_sending:
+                    recorder.unsent += 1
+                    queue.task_done()
+                    continue
+                call = calls(number)
+                status, error = await execute(session, base, call, options.poll_s, options.timeout_s)
+                last_done = loop.time()
+                recorder.add(Outcome(due[number], sent - start, last_done - start, call.kind, status, error))
+                queue.task_done()
+
+        workers = [asyncio.create_task(work()) for _ in range(options.workers)]
+        watcher = asyncio.create_task(progress.follow(recorder)) if progress else None
+        try:
+            await dispatch()
+            await queue.join()
+        finally:
+            for task in [*workers, *([watcher] if watcher else [])]:
+                task.cancel()
+            await asyncio.gather(*workers, *([watcher] if watcher else []), return_exceptions=True)
+    return max(last_done - start, 1e-9)
