@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from observatory.commandline import OneLineParser
 from observatory.loadgen import schedule
 from observatory.loadgen.client import Progress, RunOptions, TargetError
+from observatory.loadgen.compare import compare, load, table
+from observatory.loadgen.figures import ResultsError
 from observatory.loadgen.profiles import PROFILES, ProfileError
 from observatory.loadgen.run import RunPlan, run, with_targets, write
 from observatory.loadgen.targets import Targets, summary_text
@@ -147,8 +149,49 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     except OSError as error:
         sys.stderr.write(f"{PROG} run: cannot write {args.output}: {error.strerror}\n")
         return 1
-    sys.stdout.write(summary_text(document["summary"], results) + f"Results: {args.output}\n")
+    summary = document["summary"]
+    sys.stdout.write(summary_text(summary, results) + f"Results: {args.output}\n")
+    if summary["sent"] and summary["statuses"].get("0") == summary["sent"]:
+        sys.stderr.write(f"{PROG} run: --target {args.target}: no request got an answer\n")
+        return 1
     return 0 if all(check.passed for check in results) else 1
+
+
+def tolerance(text: str) -> float:
+    """A tolerance written ``10%`` or ``10`` (percent), as a fraction."""
+    return percent(text) / 100
+
+
+def command_analyze(_: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Write the plots and the report of a results file."""
+    from observatory.loadgen.analyze import analyze  # matplotlib loads only for this command
+
+    out = args.out or args.results.with_name(f"{args.results.stem}-analysis")
+    try:
+        written = analyze(args.results, out)
+    except ResultsError as error:
+        sys.stderr.write(f"{PROG} analyze: {error}\n")
+        return 1
+    except OSError as error:
+        sys.stderr.write(f"{PROG} analyze: cannot write under {out}: {error.strerror}\n")
+        return 1
+    sys.stdout.write("".join(f"{path}\n" for path in written))
+    return 0
+
+
+def command_compare(_: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Compare two results; exit 1 on a regression beyond the tolerance."""
+    try:
+        deltas = compare(load(args.baseline), load(args.current), args.tolerance)
+    except ResultsError as error:
+        sys.stderr.write(f"{PROG} compare: {error}\n")
+        return 1
+    failed = [delta for delta in deltas if delta.failed]
+    sys.stdout.write(table(deltas))
+    verdict = f"{len(failed)} of {len(deltas)} figures regressed beyond {args.tolerance * 100:g}%" if failed else (
+        f"no regression beyond {args.tolerance * 100:g}% in {len(deltas)} figures")  # fmt: skip
+    sys.stdout.write(f"\n{verdict}\n")
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _run_parser(commands)
+    analyze = commands.add_parser("analyze", help="plots and a Markdown report of a run")
+    analyze.add_argument("results", type=Path, help="a results JSON of observatory-loadgen run")
+    analyze.add_argument("--out", type=Path, help="folder for the PNGs and report.md (default: <results>-analysis)")
+    gate = commands.add_parser("compare", help="per-figure deltas against a baseline; exit 1 on a regression")
+    gate.add_argument("--baseline", type=Path, required=True, help="results JSON (a load test or make bench)")
+    gate.add_argument("--current", type=Path, required=True, help="results JSON to judge")
+    gate.add_argument("--tolerance", type=tolerance, default=0.10, help="allowed change the wrong way (default 10%%)")
     return parser
 
 
@@ -164,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     sub = parser._subparsers._group_actions[0].choices[args.command]  # the sub-command's own parser, for its errors
-    return {"run": command_run}[args.command](sub, args)
+    return {"run": command_run, "analyze": command_analyze, "compare": command_compare}[args.command](sub, args)
 
 
 if __name__ == "__main__":

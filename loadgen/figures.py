@@ -8,8 +8,10 @@ one's direction from its name; a number whose direction cannot be told is shown 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 HIGHER, LOWER, UNKNOWN = "higher", "lower", "unknown"
 
@@ -22,6 +24,23 @@ _DIRECTIONS = (
 )  # fmt: skip
 # Parts of a results file that describe the run, not its performance.
 _NOT_FIGURES = {"machine", "config", "all_rounds", "requests", "histograms", "targets"}
+
+
+class ResultsError(ValueError):
+    """A results file cannot be used; the message is one line."""
+
+
+def read_json(path: Path) -> dict:
+    """The JSON object in ``path``; a missing, unreadable or non-object file is a :class:`ResultsError`."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ResultsError(f"cannot read {path}: {error.strerror}") from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ResultsError(f"{path} is not JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise ResultsError(f"{path} holds no results object")
+    return document
 
 
 @dataclass(frozen=True)

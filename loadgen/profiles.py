@@ -99,7 +99,7 @@ class Profile:
             weights.pop("lora_inference", None)
         if not weights:
             kinds = " or ".join(kind for kind in table if kind != ANY)
-            raise ProfileError(f"profile {name} needs a {kinds} target, this one is a {target_kind}")
+            raise ProfileError(f"profile {name} runs against: {kinds}; this target is a {target_kind}")
         return cls(name, target_kind, weights, adapters, seed)
 
     def kinds(self, count: int) -> list[str]:
