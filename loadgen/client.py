@@ -1,7 +1,7 @@
 """The open-loop engine: requests leave at their planned times, whatever the server is doing.
 
 A dispatcher puts each request on a queue at its due time; ``workers`` tasks (the most requests in
-flight at once) take them off and send them over one pooled keep-alive session. A request that finds
+flight at once) take them off and send them over a pool of keep-alive connections (one per worker). A request that finds
 no free worker at its due time waits in the queue and is sent late, its latency still measured from
 the due time (coordinated omission corrected, as wrk2 does), and it is counted as sent late (k6's
 dropped iterations). Requests still queued ``drain_s`` after the last due time are never sent and are
@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiohttp
 import numpy as np
 
 from observatory.loadgen.profiles import Call
 from observatory.loadgen.recorder import Outcome, Recorder
+from observatory.loadgen.transport import Pool
 
 TASK_DONE = {"completed": True, "failed": False}
 
@@ -40,15 +40,7 @@ class RunOptions:
     poll_s: float = 1.0
 
 
-def session_for(options: RunOptions) -> aiohttp.ClientSession:
-    """A keep-alive session with one pooled connection per worker."""
-    connector = aiohttp.TCPConnector(limit=options.workers, limit_per_host=options.workers, ttl_dns_cache=3600)
-    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=options.timeout_s))
-
-
-async def _poll_task(
-    session: aiohttp.ClientSession, base: str, payload: bytes, poll_s: float, timeout_s: float
-) -> tuple[int, str]:
+async def _poll_task(pool: Pool, payload: bytes, poll_s: float, timeout_s: float) -> tuple[int, str]:
     """Seed 003's client: poll a submitted task until it completes or fails, for at most ``timeout_s``."""
     try:
         task_id = json.loads(payload)["task_id"]
@@ -59,57 +51,55 @@ async def _poll_task(
         if time.monotonic() > deadline:
             return 0, "task timeout"
         await asyncio.sleep(poll_s)
-        async with session.get(f"{base}/api/v1/tasks/{task_id}") as response:
-            body = await response.read()
-            if response.status >= 400:
-                return response.status, ""
+        status, body = await pool.request("GET", f"/api/v1/tasks/{task_id}")
+        if status >= 400:
+            return status, ""
         state = json.loads(body).get("status")
         if state in TASK_DONE:
             return 200, "" if TASK_DONE[state] else "task failed"
 
 
-async def execute(
-    session: aiohttp.ClientSession, base: str, call: Call, poll_s: float = 1.0, timeout_s: float = 30.0
-) -> tuple[int, str]:
+async def execute(pool: Pool, call: Call, poll_s: float = 1.0, timeout_s: float = 30.0) -> tuple[int, str]:
     """Send one call; its HTTP status (0 when none came) and an error word when it failed without one."""
     try:
-        async with session.request(call.method, base + call.path, json=call.body) as response:
-            payload = await response.read()
-            status = response.status
+        body = None if call.body is None else json.dumps(call.body).encode()
+        status, payload = await pool.request(call.method, call.path, body)
         if call.task and status < 300:
-            return await _poll_task(session, base, payload, poll_s, timeout_s)
+            return await _poll_task(pool, payload, poll_s, timeout_s)
         return status, ""
     except TimeoutError:
         return 0, "timeout"
-    except aiohttp.ClientError as error:
+    except OSError as error:
         return 0, type(error).__name__
-    except ValueError:
+    except (ValueError, AttributeError):
         return 0, "invalid JSON in the answer"
 
 
-async def prepare(session: aiohttp.ClientSession, base: str, calls: list[Call]) -> None:
+async def prepare(pool: Pool, calls: list[Call]) -> None:
     """Send the set-up calls a profile needs; a refusal ends the run with one line."""
     for call in calls:
-        status, error = await execute(session, base, call)
+        status, error = await execute(pool, call)
         if not 200 <= status < 300:
             raise TargetError(f"set-up {call.method} {call.path} answered {status or error}")
 
 
 async def describe(base: str, timeout_s: float = 10.0) -> tuple[set[str], tuple[str, ...]]:
     """The target's API paths (from its OpenAPI schema) and the LoRA adapters it offers."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
-        try:
-            async with session.get(f"{base}/openapi.json") as response:
-                if response.status != 200:
-                    raise TargetError(f"{base}/openapi.json answered {response.status}")
-                paths = set((await response.json(content_type=None)).get("paths", {}))
-            adapters: tuple[str, ...] = ()
-            if "/api/v1/lora" in paths:
-                async with session.get(f"{base}/api/v1/lora") as response:
-                    if response.status == 200:
-                        adapters = tuple((await response.json()).get("available", ()))
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-            raise TargetError(f"cannot read {base}/openapi.json: {type(error).__name__} {error}".strip()) from error
+    pool = Pool(base, 1, timeout_s)
+    try:
+        status, body = await pool.request("GET", "/openapi.json")
+        if status != 200:
+            raise TargetError(f"{base}/openapi.json answered {status}")
+        paths = set(json.loads(body).get("paths", {}))
+        adapters: tuple[str, ...] = ()
+        if "/api/v1/lora" in paths:
+            status, body = await pool.request("GET", "/api/v1/lora")
+            if status == 200:
+                adapters = tuple(json.loads(body).get("available", ()))
+    except (OSError, TimeoutError, ValueError, AttributeError) as error:
+        raise TargetError(f"cannot read {base}/openapi.json: {type(error).__name__} {error}".strip()) from error
+    finally:
+        pool.close()
     return paths, adapters
 
 
@@ -141,8 +131,9 @@ async def run_plan(
     # perf_counter, not loop.time(): uvloop's clock is cached at millisecond resolution.
     clock = time.perf_counter
     due = plan.tolist()
-    async with session_for(options) as session:
-        await prepare(session, base, setup or [])
+    pool = Pool(base, options.workers, options.timeout_s)
+    try:
+        await prepare(pool, setup or [])
         queue: asyncio.Queue[int] = asyncio.Queue()
         start = clock() + 0.05
         stop_sending = start + (due[-1] if due else 0.0) + options.drain_s
@@ -165,7 +156,7 @@ async def run_plan(
                     queue.task_done()
                     continue
                 call = calls(number)
-                status, error = await execute(session, base, call, options.poll_s, options.timeout_s)
+                status, error = await execute(pool, call, options.poll_s, options.timeout_s)
                 last_done = clock()
                 recorder.add(Outcome(due[number], sent - start, last_done - start, call.kind, status, error))
                 queue.task_done()
@@ -179,4 +170,6 @@ async def run_plan(
             for task in [*workers, *([watcher] if watcher else [])]:
                 task.cancel()
             await asyncio.gather(*workers, *([watcher] if watcher else []), return_exceptions=True)
+    finally:
+        pool.close()
     return max(last_done - start, 1e-9)
