@@ -1,8 +1,9 @@
 """The load generator's ceiling against a trivial endpoint, side by side with wrk on the same endpoint.
 
 wrk (closed loop, 32 connections) gives the most the endpoint answers; the load generator's ceiling
-is the highest constant rate it sustains open-loop: every request answered, at most 1 % sent late and
-the achieved rate within 3 % of the planned one. Each repeat measures both, so their ratio comes from
+is the highest constant rate it sustains open-loop: every request sent and answered, and the achieved
+rate within 3 % of the planned one. (Sends that slip behind schedule are latency, which the corrected
+histogram shows; wrk's rate does not judge latency either.) Each repeat measures both, so their ratio comes from
 one run on one machine state.
 """
 
@@ -65,8 +66,7 @@ def sustains(url: str, qps: float, seconds: float, workers: int) -> bool:
     """Whether the load generator sends ``qps`` to ``url`` open-loop, on time and all answered."""
     document, _ = run(RunPlan(url, "get", qps, seconds), RunOptions(workers=workers, drain_s=1.0, timeout_s=10))
     summary = document["summary"]
-    return (summary["failed"] == 0 and summary["unsent"] == 0 and summary["sent_late"] <= 0.01 * summary["sent"]
-            and summary["achieved_qps"] >= 0.97 * qps)  # fmt: skip
+    return summary["failed"] == 0 and summary["unsent"] == 0 and summary["achieved_qps"] >= 0.97 * qps
 
 
 def ceiling(url: str, start_qps: float, seconds: float, workers: int, steps: int = 4) -> float:

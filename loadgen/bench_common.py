@@ -44,7 +44,7 @@ class Rates:
 
 
 async def _closed_loop(
-    url: str, bodies: Sequence[dict], concurrency: int, seconds: float, units: Callable[[bytes], float]
+    url: str, bodies: Sequence[dict], concurrency: int, seconds: float, units: Callable[[bytes], float], once: bool
 ) -> Rates:
     latencies: list[float] = []
     totals = {"units": 0.0, "failures": 0}
@@ -53,7 +53,7 @@ async def _closed_loop(
 
     async def client(offset: int) -> None:
         number = offset
-        while time.perf_counter() < deadline:
+        while number < len(encoded) if once else time.perf_counter() < deadline:
             started = time.perf_counter()
             status, payload = await pool.request("POST", "", encoded[number % len(encoded)])
             latencies.append((time.perf_counter() - started) * 1000)
@@ -74,11 +74,12 @@ async def _closed_loop(
 
 
 def closed_loop(
-    url: str, bodies: Sequence[dict], concurrency: int, seconds: float, units: Callable[[bytes], float] = lambda _: 1
-) -> Rates:
-    """``concurrency`` clients POSTing ``bodies`` back to back to ``url`` for ``seconds``.
+    url: str, bodies: Sequence[dict], concurrency: int, seconds: float,
+    units: Callable[[bytes], float] = lambda _: 1, once: bool = False,
+) -> Rates:  # fmt: skip
+    """``concurrency`` clients POSTing ``bodies`` back to back to ``url`` for ``seconds`` (or each body once).
 
     ``units`` counts what an answer carries (tokens, queries); its rate is ``units_per_second``.
     """
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_closed_loop(url, bodies, concurrency, seconds, units))
+        return runner.run(_closed_loop(url, bodies, concurrency, seconds, units, once))
