@@ -1,8 +1,8 @@
 """Vector search at growing collection sizes, flat and IVF: through the service and in-process, with recall@10.
 
-One shard per index kind is filled through ``POST /api/v1/documents`` (several clients, batches of 256),
-and an in-process :class:`VectorIndex` of the same kind gets the same batches in the same order, so both
-train their IVF lists at the same sizes. At each size: ingest rate, search throughput and latency
+One shard per index kind, both filled at once through ``POST /api/v1/documents`` (several clients,
+batches of 256), and an in-process :class:`VectorIndex` of the same kind gets the same batches in the
+same order, so both train their IVF lists at the same sizes. At each size: ingest rate, search throughput and latency
 through the service (several clients, micro-batched by the shard) against the in-process index one
 query at a time and in batches, and recall@10 against an exact search. The data is clustered, as
 embeddings are, which is what IVF relies on.
@@ -10,9 +10,11 @@ embeddings are, which is what IVF relies on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,7 @@ BATCH = 256
 INGEST_CLIENTS = 4
 SEARCH_CLIENTS = 8
 IN_PROCESS_BATCH = 32
+KINDS = ("flat", "ivf")
 
 
 def clustered(count: int, seed: int = 0) -> np.ndarray:
@@ -60,44 +63,60 @@ def _search_in_process(index: VectorIndex, queries: np.ndarray, seconds: float, 
     return done / (time.perf_counter() - started)
 
 
-def bench_kind(kind: str, sizes: list[int], data: np.ndarray, queries: np.ndarray, seconds: float, repeats: int,
-               cache_dir: Path) -> dict:  # fmt: skip
-    """Every size for one index kind."""
+def _measure(base: str, index: VectorIndex, bodies: list[dict], queries: np.ndarray, seconds: float,
+             repeats: int) -> dict:  # fmt: skip
+    service = [closed_loop(f"{base}/api/v1/search", bodies, SEARCH_CLIENTS, seconds) for _ in range(repeats)]
+    if any(r.failures for r in service):
+        raise RuntimeError(f"searches failed through the service at {index.count} vectors")
+    one = [_search_in_process(index, queries, seconds, 1) for _ in range(repeats)]
+    batched = [_search_in_process(index, queries, seconds, IN_PROCESS_BATCH) for _ in range(repeats)]
+    qps = [r.requests_per_second for r in service]
+    return {
+        "ivf_lists": index.lists if index.is_ivf else 0,
+        "service_queries_per_second": spread(qps),
+        "service_latency_p50_ms": spread([r.percentile(50) for r in service]),
+        "service_latency_p95_ms": spread([r.percentile(95) for r in service]),
+        "in_process_queries_per_second": spread(one),
+        "in_process_batched_queries_per_second": spread(batched),
+        "service_to_in_process_ratio": spread([s / o for s, o in zip(qps, one, strict=True)]),
+        "service_to_in_process_batched_ratio": spread([s / b for s, b in zip(qps, batched, strict=True)]),
+        "recall_at_10": index.recall_at(200, K),
+    }
+
+
+def _add_in_process(index: VectorIndex, vectors: np.ndarray) -> float:
+    """Seconds to add ``vectors`` in the service's batch size (so IVF retrains at the same sizes)."""
+    started = time.perf_counter()
+    for i in range(0, len(vectors), BATCH):
+        index.add(vectors[i : i + BATCH], [None] * len(vectors[i : i + BATCH]))
+    return time.perf_counter() - started
+
+
+def bench_kinds(sizes: list[int], data: np.ndarray, queries: np.ndarray, seconds: float, repeats: int,
+                cache_dir: Path) -> dict:  # fmt: skip
+    """Flat and IVF shards side by side: filled together (each parses its own JSON), then measured in turn."""
     defaults = ShardSettings(domain="bench")
-    index = VectorIndex(DIM, kind, defaults.ivf_nlist, defaults.ivf_nprobe)
-    config = cache_dir / f"vectors-{kind}.json"
-    config.write_text(json.dumps({"index_kind": kind, "recall_interval_s": 1e9}))
     bodies = [{"vector": q, "k": K} for q in queries.tolist()]
-    rows: dict[str, dict] = {}
-    with shard_process(cache_dir, "--config", str(config)) as base:
+    rows: dict[str, dict] = {kind: {} for kind in KINDS}
+    indexes = {kind: VectorIndex(DIM, kind, defaults.ivf_nlist, defaults.ivf_nprobe) for kind in KINDS}
+    with contextlib.ExitStack() as stack:
+        bases = {}
+        for kind in KINDS:
+            config = cache_dir / f"vectors-{kind}.json"
+            config.write_text(json.dumps({"index_kind": kind, "recall_interval_s": 1e9}))
+            bases[kind] = stack.enter_context(shard_process(cache_dir, "--config", str(config)))
         have = 0
         for size in sizes:
-            service_seconds = _ingest_service(base, data[have:size])
-            started = time.perf_counter()
-            for i in range(have, size, BATCH):
-                index.add(data[i : min(i + BATCH, size)], [None] * (min(i + BATCH, size) - i))
-            in_process_seconds = time.perf_counter() - started
-            added, have = size - have, size
-            service = [closed_loop(f"{base}/api/v1/search", bodies, SEARCH_CLIENTS, seconds) for _ in range(repeats)]
-            one = [_search_in_process(index, queries, seconds, 1) for _ in range(repeats)]
-            batched = [_search_in_process(index, queries, seconds, IN_PROCESS_BATCH) for _ in range(repeats)]
-            qps = [r.requests_per_second for r in service]
-            ingest = {"service": added / service_seconds, "in_process": added / in_process_seconds}
-            rows[str(size)] = {
-                "ivf_lists": index.lists if index.is_ivf else 0,
-                "ingest_vectors_per_second": ingest,
-                "service_queries_per_second": spread(qps),
-                "service_latency_p50_ms": spread([r.percentile(50) for r in service]),
-                "service_latency_p95_ms": spread([r.percentile(95) for r in service]),
-                "service_failures": sum(r.failures for r in service),
-                "in_process_queries_per_second": spread(one),
-                "in_process_batched_queries_per_second": spread(batched),
-                "service_to_in_process_ratio": spread([s / o for s, o in zip(qps, one, strict=True)]),
-                "service_to_in_process_batched_ratio": spread([s / b for s, b in zip(qps, batched, strict=True)]),
-                "recall_at_10": index.recall_at(200, K),
-            }  # fmt: skip
-            if rows[str(size)]["service_failures"]:
-                raise RuntimeError(f"{kind} at {size}: searches failed through the service")
+            added = data[have:size]
+            with ThreadPoolExecutor(len(KINDS)) as pool:
+                timings = pool.map(_ingest_service, [bases[kind] for kind in KINDS], [added] * len(KINDS))
+                service_seconds = dict(zip(KINDS, timings, strict=True))
+            for kind in KINDS:
+                in_process_seconds = _add_in_process(indexes[kind], added)
+                ingest = {"service": len(added) / service_seconds[kind], "in_process": len(added) / in_process_seconds}
+                measured = _measure(bases[kind], indexes[kind], bodies, queries, seconds, repeats)
+                rows[kind][str(size)] = {"ingest_vectors_per_second": ingest} | measured
+            have = size
     return rows
 
 
@@ -107,10 +126,8 @@ def bench_vectors(sizes: list[int], seconds: float, repeats: int) -> dict:
     rng = np.random.default_rng(1)
     picks = rng.choice(len(data), 256, replace=False)
     queries = data[picks] + 0.1 * rng.standard_normal((256, DIM)).astype(np.float32)
-    kinds: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for kind in ("flat", "ivf"):
-            kinds[kind] = bench_kind(kind, sizes, data, queries, seconds, repeats, Path(scratch))
+        kinds = bench_kinds(sizes, data, queries, seconds, repeats, Path(scratch))
     figures: dict[str, tuple[list[float], str, str]] = {}
     shown = (("service_queries_per_second", "q/s", HIGHER), ("service_latency_p95_ms", "ms", LOWER),
              ("service_to_in_process_ratio", "ratio", HIGHER), ("service_to_in_process_batched_ratio", "ratio", HIGHER))
