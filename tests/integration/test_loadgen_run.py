@@ -43,6 +43,17 @@ def test_enough_workers_send_everything_on_time_and_both_views_see_the_stall(tmp
     assert summary["uncorrected_latency_ms"]["p99"] >= 0.8 * STALL_S * 1000
 
 
+def test_a_request_past_its_timeout_fails_as_a_timeout_and_later_ones_succeed(tmp_path: Path) -> None:
+    output = tmp_path / "timeout.json"
+    with stall_server(tmp_path, stall_at=1, stall_s=1.5) as base:
+        run = loadgen("run", "--target", f"{base}/", "--profile", "get", "--qps", "10", "--duration", "3",
+                      "--timeout", "0.5", "--no-progress", "--output", str(output))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    requests = results(output)["requests"]
+    assert requests[0]["status"] == 0 and requests[0]["error"] == "timeout"
+    assert any(request["status"] == 200 for request in requests)
+
+
 def test_task_bursts_poll_to_completion_and_count_failed_tasks(tmp_path: Path) -> None:
     output = tmp_path / "tasks.json"
     with stall_server(tmp_path, stall_at=0, stall_s=0, task_s=0.2) as base:
