@@ -22,7 +22,8 @@ from observatory.loadgen.profiles import Call
 from observatory.loadgen.recorder import Outcome, Recorder
 from observatory.loadgen.transport import Pool
 
-TASK_DONE = {"completed": True, "failed": False}
+# Final task states: seed 003 names success "completed", the orchestrator's durable store "succeeded".
+TASK_DONE = {"completed": True, "succeeded": True, "failed": False}
 
 
 class TargetError(RuntimeError):

@@ -132,7 +132,7 @@ class Profile:
         if kind == "reasoning":
             return Call(kind, "POST", "/api/v1/reasoning/dag", _dag(prompt, rng))
         if kind == "task":
-            return Call(kind, "POST", "/api/v1/tasks", {"kind": "reasoning", "request": _dag(prompt, rng)}, task=True)
+            return Call(kind, "POST", "/api/v1/tasks", {"kind": "dag", "request": _dag(prompt, rng)}, task=True)
         raise ProfileError(f"unknown request type {kind}")
 
     def setup_calls(self) -> list[Call]:

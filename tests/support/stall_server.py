@@ -38,8 +38,8 @@ def make_app(stall_at: int, stall_s: float, task_s: float) -> web.Application:
         if task_id not in submitted:
             return web.json_response({"detail": "id: unknown task"}, status=404)
         if time.monotonic() - submitted[task_id] < task_s:
-            return web.json_response({"status": "running", "result": None, "progress": []})
-        state = "failed" if task_id % 10 == 0 else "completed"
+            return web.json_response({"status": "queued", "result": None, "progress": []})
+        state = "failed" if task_id % 10 == 0 else "succeeded"
         return web.json_response({"status": state, "result": {}, "progress": []})
 
     async def openapi(_: web.Request) -> web.Response:

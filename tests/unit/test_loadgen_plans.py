@@ -48,7 +48,8 @@ def test_a_profile_adapts_its_mix_to_the_kind_of_target() -> None:
     assert orchestrator.call("rag", 3).path == "/api/v1/rag"
     assert orchestrator.call("inference", 1).body["domain"] == "finance"
     assert "domain" not in shard.call("inference", 1).body
-    assert orchestrator.call("task", 0).task and orchestrator.call("task", 0).path == "/api/v1/tasks"
+    task = orchestrator.call("task", 0)
+    assert task.task and task.path == "/api/v1/tasks" and task.body["kind"] == "dag"
 
 
 def test_a_shard_without_adapters_gets_no_lora_requests_and_kinds_follow_the_weights() -> None:
