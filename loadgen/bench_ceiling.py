@@ -1,9 +1,9 @@
 """The load generator's ceiling against a trivial endpoint, side by side with wrk on the same endpoint.
 
 wrk (closed loop, 32 connections) gives the most the endpoint answers; the load generator's ceiling
-is the highest constant rate it sustains open-loop: every request sent and answered, and the achieved
-rate within 3 % of the planned one. (Sends that slip behind schedule are latency, which the corrected
-histogram shows; wrk's rate does not judge latency either.) Each repeat measures both, so their ratio comes from
+is the highest constant rate it sustains open-loop: every request sent and answered, and at most 10 %
+of them sent over 10 ms late (past its ceiling the backlog grows and nearly every send is late). On a
+shared machine a probe can fail to a passing stall, so a rate fails only when two probes fail. Each repeat measures both, so their ratio comes from
 one run on one machine state.
 """
 
@@ -62,11 +62,14 @@ def wrk_rate(url: str, seconds: float) -> float:
     return float(match.group(1))
 
 
-def sustains(url: str, qps: float, seconds: float, workers: int) -> bool:
+def sustains(url: str, qps: float, seconds: float, workers: int, tries: int = 2) -> bool:
     """Whether the load generator sends ``qps`` to ``url`` open-loop, on time and all answered."""
-    document, _ = run(RunPlan(url, "get", qps, seconds), RunOptions(workers=workers, drain_s=1.0, timeout_s=10))
-    summary = document["summary"]
-    return summary["failed"] == 0 and summary["unsent"] == 0 and summary["achieved_qps"] >= 0.97 * qps
+    for _ in range(tries):
+        document, _ = run(RunPlan(url, "get", qps, seconds), RunOptions(workers=workers, drain_s=1.0, timeout_s=10))
+        summary = document["summary"]
+        if summary["failed"] == 0 and summary["unsent"] == 0 and summary["sent_late"] <= 0.1 * summary["sent"]:
+            return True
+    return False
 
 
 def ceiling(url: str, start_qps: float, seconds: float, workers: int, steps: int = 4) -> float:
