@@ -3,8 +3,8 @@
 wrk (closed loop, 32 connections) gives the most the endpoint answers; the load generator's ceiling
 is the highest constant rate it sustains open-loop: every request sent and answered, and at most 10 %
 of them sent over 10 ms late (past its ceiling the backlog grows and nearly every send is late). On a
-shared machine a probe can fail to a passing stall, so a rate fails only when two probes fail. Each repeat measures both, so their ratio comes from
-one run on one machine state.
+shared machine a probe can fail to a passing stall, so a rate fails only when two probes fail. Each
+repeat measures both, so their ratio comes from one run on one machine state.
 """
 
 from __future__ import annotations
