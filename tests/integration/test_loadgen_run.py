@@ -43,6 +43,20 @@ def test_enough_workers_send_everything_on_time_and_both_views_see_the_stall(tmp
     assert summary["uncorrected_latency_ms"]["p99"] >= 0.8 * STALL_S * 1000
 
 
+def test_requests_still_queued_when_the_drain_ends_are_unsent_not_lost(tmp_path: Path) -> None:
+    # One worker; the 40th of 50 requests (due at 0.78 s) stalls the server for 1.5 s, and late requests
+    # may be sent only until 0.3 s after the last due time: the ones queued behind the stall never go.
+    output = tmp_path / "unsent.json"
+    with stall_server(tmp_path, stall_at=40, stall_s=1.5) as base:
+        run = loadgen("run", "--target", f"{base}/", "--profile", "get", "--qps", "50", "--duration", "1",
+                      "--workers", "1", "--drain", "0.3", "--no-progress", "--output", str(output))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    summary = results(output)["summary"]
+    assert summary["unsent"] >= 5
+    assert summary["total_requests"] == summary["sent"] + summary["unsent"] == 50
+    assert "Unsent:" in run.stdout
+
+
 def test_a_request_past_its_timeout_fails_as_a_timeout_and_later_ones_succeed(tmp_path: Path) -> None:
     output = tmp_path / "timeout.json"
     with stall_server(tmp_path, stall_at=1, stall_s=1.5) as base:
