@@ -1,10 +1,11 @@
 """The open-loop engine: requests leave at their planned times, whatever the server is doing.
 
 A dispatcher puts each request on a queue at its due time; ``workers`` tasks (the most requests in
-flight at once) take them off and send them over a pool of keep-alive connections (one per worker). A request that finds
-no free worker at its due time waits in the queue and is sent late, its latency still measured from
-the due time (coordinated omission corrected, as wrk2 does), and it is counted as sent late (k6's
-dropped iterations). Requests still queued ``drain_s`` after the last due time are never sent and are
+flight at once) take them off and send them over a pool of keep-alive connections (one per worker).
+A request that finds no free worker at its due time waits in the queue and is sent late, its latency
+still measured from the due time (coordinated omission corrected, as wrk2 does); a send more than
+``late_after_s`` behind its due time is counted as late (k6's dropped iterations, which k6 would not
+send at all). Requests still queued ``drain_s`` after the last due time are never sent and are
 counted as unsent.
 """
 
