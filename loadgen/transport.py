@@ -105,9 +105,22 @@ class Pool:
         async with self._slots:
             while self._idle and not self._idle[-1].reusable:  # closed by the server while idle
                 self._idle.pop()
-            connection = self._idle.pop() if self._idle else await self._connect()
+            reused = bool(self._idle)
+            connection = self._idle.pop() if reused else await self._connect()
             try:
                 answer = await connection.exchange(wire, self.timeout_s)
+            except ConnectionResetError:
+                connection.close()
+                if not reused:
+                    raise
+                # The server closed the idle connection as the request left (its keep-alive timeout):
+                # nothing was answered, so the request goes once more on a fresh connection.
+                connection = await self._connect()
+                try:
+                    answer = await connection.exchange(wire, self.timeout_s)
+                except BaseException:
+                    connection.close()
+                    raise
             except BaseException:
                 connection.close()
                 raise
