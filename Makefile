@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # llama.cpp's default build uses -march=native; a portable build runs on any x86-64 host.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
-DEBIAN_TOOLCHAIN := prometheus prometheus-alertmanager prometheus-node-exporter postgresql
+DEBIAN_TOOLCHAIN := prometheus prometheus-alertmanager prometheus-node-exporter postgresql wrk
 
-.PHONY: all install dashboards generate lint test test-fast bench toolchain clean
+.PHONY: all install dashboards generate lint test test-fast bench bench-check toolchain clean
 
 all: dashboards
 
@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator]'
+	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator,loadgen]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator,test]'
+	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator,loadgen,test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,10 +30,10 @@ dashboards: $(VENV)/.installed
 
 generate: dashboards
 
-## Install promtool, Prometheus, Alertmanager, node_exporter and PostgreSQL from Debian when missing.
+## Install promtool, Prometheus, Alertmanager, node_exporter, PostgreSQL and wrk from Debian when missing.
 toolchain:
 	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null \
-	    || ! command -v prometheus-node-exporter >/dev/null \
+	    || ! command -v prometheus-node-exporter >/dev/null || ! command -v wrk >/dev/null \
 	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(DEBIAN_TOOLCHAIN) from Debian"; \
@@ -57,6 +57,12 @@ bench: $(VENV)/.installed-test toolchain
 	mkdir -p bench-results
 	$(BIN)/python -m observatory.exporters.bench --out bench-results/exporters.json
 	$(BIN)/python -m observatory.runtime.bench --out bench-results/runtime.json
+	$(BIN)/python -m observatory.loadgen.bench --out bench-results
+	$(BIN)/python -m observatory.loadgen.bench_summary bench-results
+
+## The regression gate: the last `make bench` against the committed baseline.
+bench-check: $(VENV)/.installed
+	$(BIN)/observatory-loadgen compare --baseline bench/baseline.json --current bench-results/summary.json --tolerance 10%
 
 clean:
 	rm -rf $(VENV) build *.egg-info bench-results

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import faiss
 import numpy as np
@@ -12,6 +14,33 @@ from observatory.runtime.placement import CpuPlacement, Placement
 
 # FAISS warns below 39 training points per IVF list; the index stays exact until it has that many.
 TRAIN_POINTS_PER_LIST = 39
+# k-means on more points per list costs training time (minutes at a million vectors on two cores)
+# for centroids that hardly move; FAISS itself samples at most 256 per list.
+TRAIN_SAMPLE_PER_LIST = 64
+
+
+# Below this many query rows a search runs on one thread. FAISS fans every search out over OpenMP
+# threads; for a few rows the fan-out costs more than the work, and on a busy machine its barrier
+# waits for descheduled threads: one 10k-vector query measured 33 ms on two threads, 0.33 ms on one.
+SMALL_SEARCH_ROWS = 20
+
+
+@contextlib.contextmanager
+def _threads(count: int) -> Iterator[None]:
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def ivf_shape(count: int, min_lists: int, min_probes: int) -> tuple[int, int]:
+    """IVF lists and probes for ``count`` vectors: about sqrt(count) lists (at least ``min_lists``, at most what
+    the data can train), probing about sqrt(lists) of them (at least ``min_probes``), so that search cost grows
+    slower than the collection while recall holds."""
+    lists = max(min_lists, min(round(math.sqrt(count)), count // TRAIN_POINTS_PER_LIST))
+    return lists, min(lists, max(min_probes, round(math.sqrt(lists))))
 
 
 class DuplicateIdError(ValueError):
@@ -27,7 +56,8 @@ class VectorIndex:
     """Vectors by integer id in a served FAISS index (exact, or IVF once large enough); thread-safe.
 
     The raw vectors are kept so that the IVF index can be retrained as the collection grows (it is
-    rebuilt whenever the collection doubles) and recall can be measured against an exact search.
+    rebuilt whenever the collection doubles, its lists and probes growing by :func:`ivf_shape` from the
+    minimums ``nlist`` and ``nprobe``) and recall can be measured against an exact search.
     The index is built and changed on the CPU; ``placement`` decides where it is searched. A GPU
     copy is made again before the first search after a change, since GPU indexes cannot remove ids.
     """
@@ -39,6 +69,7 @@ class VectorIndex:
         self.kind = kind
         self.nlist = nlist
         self.nprobe = nprobe
+        self.lists = 0  # of the built IVF index
         self.placement = placement or CpuPlacement()
         self._searched: faiss.Index | None = None  # the placed copy; None once a change made it stale
         self._vectors: dict[int, np.ndarray] = {}
@@ -61,7 +92,7 @@ class VectorIndex:
     def size_bytes(self) -> int:
         """Memory of the built index's vectors, ids and centroids."""
         per_vector = self.dim * 4 + 8
-        centroids = self.nlist * self.dim * 4 if self.is_ivf else 0
+        centroids = self.lists * self.dim * 4 if self.is_ivf else 0
         return self.count * per_vector + centroids
 
     @property
@@ -111,7 +142,8 @@ class VectorIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Squared L2 distances and ids of the ``k`` nearest vectors per query row, nearest first."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        with self._lock:
+        small = len(queries) < SMALL_SEARCH_ROWS and isinstance(self.placement, CpuPlacement)
+        with self._lock, _threads(1) if small else contextlib.nullcontext():
             return self._searchable().search(queries, k)
 
     def recall_at(self, sample: int, k: int = 10, seed: int = 0) -> float | None:
@@ -153,9 +185,12 @@ class VectorIndex:
     def _rebuild(self) -> None:
         ids = np.fromiter(self._vectors, dtype=np.int64, count=self.count)
         matrix = np.stack([self._vectors[int(i)] for i in ids])
-        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(self.dim), self.dim, self.nlist)
-        index.train(matrix)
-        index.nprobe = self.nprobe
+        lists, probes = ivf_shape(self.count, self.nlist, self.nprobe)
+        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(self.dim), self.dim, lists)
+        sample = min(self.count, lists * TRAIN_SAMPLE_PER_LIST)
+        index.train(matrix[np.random.default_rng(self._trained_at).choice(self.count, sample, replace=False)])
+        index.nprobe = probes
         index.add_with_ids(matrix, ids)
         self._built = index
         self._trained_at = self.count
+        self.lists = lists

@@ -8,7 +8,7 @@ import pytest
 
 from observatory.runtime.batcher import SearchBatcher
 from observatory.runtime.placement import MIB, CpuPlacement, GpuPlacement, choose_placement, faiss_gpu_present
-from observatory.runtime.vectors import VectorIndex
+from observatory.runtime.vectors import VectorIndex, ivf_shape
 
 
 def _vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -49,10 +49,18 @@ def test_ivf_index_trains_once_large_and_recall_is_measured_against_exact():
     index.add(_vectors(400, 16, seed=2), [None] * 400)
     assert index.is_ivf
     recall = index.recall_at(32)
-    assert 0.0 < recall < 1.0  # one probed list of eight misses some true neighbours
-    index.nprobe = 8
+    assert 0.0 < recall < 1.0  # three probed lists of twelve miss some true neighbours
+    assert index.lists == 12  # sqrt(500) rounds to 22, but 500 vectors train only 12 lists well
+    index.nprobe = 64
     index.add(_vectors(500, 16, seed=3), [None] * 500)  # doubling retrains with the new nprobe
-    assert index.recall_at(32) == 1.0
+    assert index.lists == 25 and index.recall_at(32) == 1.0  # every list probed: exact
+
+
+def test_ivf_lists_grow_as_the_square_root_of_the_collection_and_probes_as_theirs():
+    assert ivf_shape(10_000, 16, 4) == (100, 10)
+    assert ivf_shape(1_000_000, 16, 4) == (1000, 32)
+    assert ivf_shape(700, 16, 4) == (17, 4)  # 700 vectors train 17 lists; sqrt(17) < the minimum probes
+    assert ivf_shape(100, 16, 32) == (16, 16)  # never fewer lists than asked, never more probes than lists
 
 
 def test_concurrent_queries_share_micro_batches():

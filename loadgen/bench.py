@@ -1,0 +1,79 @@
+"""The load generator's part of ``make bench``: its ceiling against wrk, inference concurrency, vector search.
+
+``python -m observatory.loadgen.bench --out bench-results`` writes ``loadgen-ceiling.json``,
+``loadgen-inference.json`` and ``loadgen-vectors.json``, each with the machine it ran on and its figures
+in the common shape (medians over ``--repeats``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from observatory.commandline import OneLineParser
+from observatory.loadgen.bench_ceiling import bench_ceiling
+from observatory.loadgen.bench_inference import LEVELS, bench_inference
+from observatory.loadgen.bench_vectors import bench_vectors
+from observatory.loadgen.cli import count, positive, target_url
+from observatory.loadgen.run import machine
+from observatory.runtime.bench import shard_process
+
+SUITES = ("ceiling", "inference", "vectors")
+
+
+def _numbers(convert: Callable[[str], float]) -> Callable[[str], list]:
+    def parse(text: str) -> list:
+        try:
+            return [convert(part) for part in text.split(",")]
+        except (ValueError, argparse.ArgumentTypeError) as error:
+            raise argparse.ArgumentTypeError(f"must be a comma-separated list of counts, not {text}") from error
+
+    return parse
+
+
+def run_suite(name: str, args: argparse.Namespace) -> dict:
+    """One suite's results."""
+    if name == "ceiling":
+        return bench_ceiling(args.repeats, args.seconds)
+    if name == "inference":
+        with tempfile.TemporaryDirectory() as scratch, shard_process(Path(scratch)) as shard:
+            # The orchestrator joins the table when one runs: --orchestrator URL.
+            targets = {"shard": shard} | ({"orchestrator": args.orchestrator} if args.orchestrator else {})
+            return bench_inference(targets, tuple(args.levels), args.seconds, args.repeats)
+    return bench_vectors(sorted(args.vector_sizes), args.seconds, args.repeats)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the suites and write one JSON file per suite under ``--out``."""
+    parser = OneLineParser(prog="python -m observatory.loadgen.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder for the JSON results")
+    parser.add_argument("--repeats", type=count, default=3, help="repeats per figure (default 3)")
+    parser.add_argument("--seconds", type=positive, default=3.0, help="seconds per measurement (default 3)")
+    parser.add_argument("--levels", type=_numbers(count), default=list(LEVELS), help="inference concurrencies")
+    # 1M vectors take about seven minutes per index kind to send through the JSON API on a busy two-core
+    # machine, past make bench's twenty; ask for them with --vector-sizes 10000,100000,1000000.
+    parser.add_argument("--vector-sizes", type=_numbers(count), default=[10_000, 100_000],
+                        help="collection sizes (default 10000,100000)")  # fmt: skip
+    parser.add_argument("--orchestrator", type=target_url, help="a running orchestrator to add to the inference table")
+    parser.add_argument("--only", type=lambda text: text.split(","), default=list(SUITES), help="suites to run")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.only) - set(SUITES))
+    if unknown:
+        parser.error(f"--only: unknown suite {unknown[0]} (choose from {', '.join(SUITES)})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.only:
+        started = time.perf_counter()
+        result = {"machine": machine()} | run_suite(name, args)
+        result["wall_seconds"] = time.perf_counter() - started
+        (args.out / f"loadgen-{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(f"loadgen {name}: {result['wall_seconds']:.0f} s\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

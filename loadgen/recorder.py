@@ -1,0 +1,155 @@
+"""What a run measured: every request, HDR histograms of its latencies, and the summary derived from them.
+
+Latency is kept twice, as wrk2 does: *corrected*, from the time the request was due to be sent
+(a stalled server delays every request queued behind it, and that delay counts), and
+*uncorrected*, from the time it was actually sent (what a closed-loop client would report).
+Only successful requests enter the latency histograms, so a server that fails fast does not look
+fast; failures are counted on their own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hdrh.histogram import HdrHistogram
+
+# Microseconds from 1 µs to one hour at three significant digits (0.1 % resolution).
+LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3
+PERCENTILES = (50.0, 95.0, 99.0)
+
+
+def new_histogram() -> HdrHistogram:
+    """An empty latency histogram in microseconds."""
+    return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+
+
+def _record(histogram: HdrHistogram, seconds: float) -> None:
+    histogram.record_value(min(HIGHEST_US, max(LOWEST_US, round(seconds * 1e6))))
+
+
+def latency_summary(histogram: HdrHistogram) -> dict[str, float]:
+    """p50, p95, p99, max and mean in milliseconds (zeros for an empty histogram)."""
+    if histogram.get_total_count() == 0:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0, "mean": 0.0}
+    summary = {f"p{p:g}": histogram.get_value_at_percentile(p) / 1000 for p in PERCENTILES}
+    return summary | {"max": histogram.get_max_value() / 1000, "mean": histogram.get_mean_value() / 1000}
+
+
+def encode(histogram: HdrHistogram) -> str:
+    """The histogram as an interoperable HdrHistogram V2 blob (base64 text)."""
+    return histogram.encode().decode("ascii") if histogram.get_total_count() else ""
+
+
+def decode(blob: str) -> HdrHistogram:
+    """A histogram back from :func:`encode`."""
+    return HdrHistogram.decode(blob) if blob else new_histogram()
+
+
+@dataclass
+class Outcome:
+    """One request: when it was due and sent (seconds from the start), when it ended, its type and status.
+
+    ``status`` is the HTTP status, or 0 when no response came (``error`` says why).
+    """
+
+    due_s: float
+    sent_s: float
+    done_s: float
+    kind: str
+    status: int
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the request succeeded: a 2xx or 3xx answer and no error (a polled task that failed has one)."""
+        return 200 <= self.status < 400 and not self.error
+
+
+@dataclass
+class Recorder:
+    """Collects outcomes during a run; ``late_after_s`` is how late a send may start and still be on time.
+
+    The hot path only appends: histograms are filled once the run is over (by :meth:`finish`), so
+    recording costs the client nothing while it is sending.
+    """
+
+    late_after_s: float
+    outcomes: list[Outcome] = field(default_factory=list)
+    unsent: int = 0
+    failures: int = 0
+    corrected: HdrHistogram = field(default_factory=new_histogram)
+    uncorrected: HdrHistogram = field(default_factory=new_histogram)
+    by_kind: dict[str, HdrHistogram] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        """Record one finished request."""
+        self.outcomes.append(outcome)
+        if not outcome.ok:
+            self.failures += 1
+
+    def finish(self) -> None:
+        """Fill the histograms from every successful request."""
+        for outcome in self.outcomes:
+            if outcome.ok:
+                _record(self.corrected, outcome.done_s - outcome.due_s)
+                _record(self.uncorrected, outcome.done_s - outcome.sent_s)
+                if outcome.kind not in self.by_kind:
+                    self.by_kind[outcome.kind] = new_histogram()
+                _record(self.by_kind[outcome.kind], outcome.done_s - outcome.due_s)
+
+    @property
+    def late(self) -> int:
+        """Requests sent more than ``late_after_s`` after their due time."""
+        return sum(outcome.sent_s - outcome.due_s > self.late_after_s for outcome in self.outcomes)
+
+    def summary(self, elapsed_s: float) -> dict:
+        """Seed 001's summary: totals, achieved QPS, latency percentiles, error rate, late and unsent sends."""
+        sent = len(self.outcomes)
+        late = self.late
+        kinds = Counter(outcome.kind for outcome in self.outcomes)
+        failed = Counter(outcome.kind for outcome in self.outcomes if not outcome.ok)
+        statuses = Counter(str(outcome.status) for outcome in self.outcomes)
+        return {
+            "total_requests": sent + self.unsent,
+            "sent": sent,
+            "successful": sent - self.failures,
+            "failed": self.failures,
+            "sent_late": late,
+            "unsent": self.unsent,
+            "elapsed_s": elapsed_s,
+            "achieved_qps": sent / elapsed_s if elapsed_s > 0 else 0.0,
+            "successful_qps": (sent - self.failures) / elapsed_s if elapsed_s > 0 else 0.0,
+            "error_rate": self.failures / sent if sent else 0.0,
+            "statuses": dict(sorted(statuses.items())),
+            "latency_ms": latency_summary(self.corrected),
+            "uncorrected_latency_ms": latency_summary(self.uncorrected),
+            "by_type": {
+                kind: {"requests": kinds[kind], "failed": failed[kind]}
+                | latency_summary(self.by_kind.get(kind, new_histogram()))
+                for kind in sorted(kinds)
+            },
+        }
+
+    def histograms(self) -> dict:
+        """Every histogram as an HdrHistogram V2 blob."""
+        return {
+            "unit": "microseconds",
+            "corrected": encode(self.corrected),
+            "uncorrected": encode(self.uncorrected),
+            "by_type": {kind: encode(histogram) for kind, histogram in sorted(self.by_kind.items())},
+        }
+
+    def requests(self) -> list[dict]:
+        """Every request as a JSON record (times in seconds from the start, latencies in milliseconds)."""
+        return [
+            {
+                "scheduled_s": round(o.due_s, 6),
+                "type": o.kind,
+                "status": o.status,
+                "latency_ms": round((o.done_s - o.due_s) * 1000, 3),
+                "uncorrected_ms": round((o.done_s - o.sent_s) * 1000, 3),
+            }
+            | ({"error": o.error} if o.error else {})
+            for o in self.outcomes
+        ]

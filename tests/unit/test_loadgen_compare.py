@@ -1,0 +1,132 @@
+"""The regression gate: direction-aware deltas on load-test results and on ``make bench`` results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from observatory.loadgen.compare import compare
+from observatory.loadgen.figures import HIGHER, LOWER, UNKNOWN, Figure, direction, read_figures
+
+LOAD_TEST = {
+    "figures": {
+        "achieved_qps": {"value": 250.0, "unit": "req/s", "better": HIGHER},
+        "latency_p99_ms": {"value": 12.5, "unit": "ms", "better": LOWER},
+        "error_rate": {"value": 0.0, "unit": "ratio", "better": LOWER},
+    }
+}
+# The shape of runtime/bench.py's output: no figures block, directions read from the names.
+RUNTIME_BENCH = {
+    "machine": {"cpus": 2},
+    "search": {"service_queries_per_second": 600.0, "in_process_queries_per_second": 5000.0,
+               "service_to_in_process_ratio": 0.12, "vectors": 2000},
+    "metrics_cost": {"metrics_on_requests_per_second": {"median": 900.0, "q1": 850.0, "max": 990.0},
+                     "all_rounds": {"on": [1.0, 2.0]}},
+    "host_vs_node_exporter_ratio": {"median_seconds": 0.8},
+}  # fmt: skip
+
+
+def _scaled(document: dict, names: set[str], factor: float) -> dict:
+    figures = {n: f | {"value": f["value"] * factor} if n in names else f for n, f in document["figures"].items()}
+    return {"figures": figures}
+
+
+def _gate(baseline: dict, current: dict, tolerance: float = 0.10) -> dict[str, str]:
+    return {d.name: d.verdict for d in compare(read_figures(baseline), read_figures(current), tolerance)}
+
+
+def test_an_identical_run_passes() -> None:
+    assert set(_gate(LOAD_TEST, LOAD_TEST).values()) == {"ok"}
+
+
+def test_a_twenty_percent_latency_regression_is_flagged() -> None:
+    verdicts = _gate(LOAD_TEST, _scaled(LOAD_TEST, {"latency_p99_ms"}, 1.2))
+    assert verdicts == {"achieved_qps": "ok", "latency_p99_ms": "regression", "error_rate": "ok"}
+    assert _gate(LOAD_TEST, _scaled(LOAD_TEST, {"latency_p99_ms"}, 1.05))["latency_p99_ms"] == "ok"
+
+
+def test_direction_decides_what_a_change_means() -> None:
+    assert _gate(LOAD_TEST, _scaled(LOAD_TEST, {"achieved_qps"}, 0.8))["achieved_qps"] == "regression"
+    assert _gate(LOAD_TEST, _scaled(LOAD_TEST, {"achieved_qps"}, 1.2))["achieved_qps"] == "improved"
+    assert _gate(LOAD_TEST, _scaled(LOAD_TEST, {"latency_p99_ms"}, 0.8))["latency_p99_ms"] == "improved"
+
+
+def test_from_a_zero_baseline_the_change_is_absolute() -> None:
+    errors = json.loads(json.dumps(LOAD_TEST))
+    errors["figures"]["error_rate"]["value"] = 0.05
+    assert _gate(LOAD_TEST, errors)["error_rate"] == "ok"  # 5 points of errors is within 10 %
+    errors["figures"]["error_rate"]["value"] = 0.2
+    assert _gate(LOAD_TEST, errors)["error_rate"] == "regression"
+
+
+def test_bench_results_are_read_by_name_with_spreads_as_medians() -> None:
+    figures = read_figures(RUNTIME_BENCH)
+    assert figures["search.service_queries_per_second"] == Figure(600.0, "", HIGHER)
+    assert figures["search.service_to_in_process_ratio"].better == HIGHER
+    assert figures["metrics_cost.metrics_on_requests_per_second"].value == 900.0
+    assert figures["host_vs_node_exporter_ratio.median_seconds"].better == LOWER
+    assert figures["search.vectors"].better == UNKNOWN
+    assert not any(name.startswith(("machine", "metrics_cost.all_rounds")) for name in figures)
+    slower = json.loads(json.dumps(RUNTIME_BENCH))
+    slower["search"]["service_queries_per_second"] = 480.0
+    slower["search"]["vectors"] = 9999  # unknown direction: shown, never gated
+    verdicts = _gate(RUNTIME_BENCH, slower)
+    assert verdicts["search.service_queries_per_second"] == "regression"
+    assert verdicts["search.vectors"] == "ungated"
+    assert [v for v in verdicts.values() if v == "regression"] == ["regression"]
+
+
+def test_a_figure_gone_from_the_current_result_fails_and_a_new_one_does_not() -> None:
+    current = {"figures": dict(LOAD_TEST["figures"])}
+    del current["figures"]["error_rate"]
+    current["figures"]["new_figure_ms"] = {"value": 1.0, "better": LOWER}
+    deltas = {d.name: d for d in compare(read_figures(LOAD_TEST), read_figures(current), 0.1)}
+    assert deltas["error_rate"].failed and deltas["error_rate"].verdict == "missing"
+    assert not deltas["new_figure_ms"].failed
+
+
+@pytest.mark.parametrize(
+    ("name", "better"),
+    [("tokens_per_second", HIGHER), ("p99_seconds", LOWER), ("recall_at_10", HIGHER), ("loadgen_to_wrk_ratio", HIGHER),
+     ("exposition_bytes", LOWER), ("rounds", UNKNOWN)],
+)  # fmt: skip
+def test_direction_from_names(name: str, better: str) -> None:
+    assert direction(name) == better
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("observatory-loadgen")
+    return subprocess.run([str(script), "compare", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_the_command_exits_1_on_a_regression_and_0_on_an_identical_run(tmp_path: Path) -> None:
+    baseline, current = tmp_path / "a.json", tmp_path / "b.json"
+    baseline.write_text(json.dumps(LOAD_TEST))
+    current.write_text(json.dumps(_scaled(LOAD_TEST, {"latency_p99_ms"}, 1.2)))
+    failed = _cli("--baseline", str(baseline), "--current", str(current), "--tolerance", "10%")
+    assert failed.returncode == 1
+    assert "| latency_p99_ms (ms) | 12.5 | 15 | +20.0% | lower | REGRESSION |" in failed.stdout
+    passed = _cli("--baseline", str(baseline), "--current", str(baseline), "--tolerance", "10%")
+    assert passed.returncode == 0 and "no regression beyond 10% in 3 figures" in passed.stdout
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [(None, "cannot read"), ("{not json", "is not JSON"), ("[1, 2]", "holds no results object"),
+     ('{"figures": {"x": {"unit": "ms"}}}', "lacks a numeric value"), ('{"name": "x"}', "holds no figures")],
+)  # fmt: skip
+def test_unreadable_results_are_one_line(tmp_path: Path, write: str | None, message: str) -> None:
+    path = tmp_path / "r.json"
+    if write is not None:
+        path.write_text(write)
+    result = _cli("--baseline", str(path), "--current", str(path))
+    assert result.returncode == 1 and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_bad_tolerance_is_one_line(tmp_path: Path) -> None:
+    result = _cli("--baseline", "a", "--current", "b", "--tolerance", "ten")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--tolerance" in result.stderr
