@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from observatory.config import ObservatoryConfig, number
 from observatory.config.vocabulary import KV_MISS_RATIO, REQUESTS_RATE, TOKENS_PER_SECOND
-from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Style, Target, Threshold
+from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Row, Style, Target, Threshold
 from observatory.dashboards.panels import (
     GREEN,
     RED,
@@ -23,6 +23,7 @@ from observatory.dashboards.panels import (
     rises_to,
     share_panel,
     table_columns,
+    target_stat,
 )
 
 # Cold starts are rare: a one-hour window keeps a point on the graph between loads.
@@ -215,6 +216,20 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     )
 
 
+def _target_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    bound = config.panels.lora_switch_target_seconds
+    return (
+        target_stat(
+            f"LoRA Switches under {number(bound * 1000)} ms",
+            "themis_lora_switch_latency_seconds",
+            bound,
+            0.95,
+            "LoRA adapter switches (the seed's p95 target)",
+            width=6,
+        ),
+    )
+
+
 def dashboard(config: ObservatoryConfig) -> Dashboard:
     """The dashboard for ``config``."""
     return Dashboard(
@@ -222,5 +237,9 @@ def dashboard(config: ObservatoryConfig) -> Dashboard:
         title="Themis LLM Inference",
         description="Detailed LLM inference metrics: token speed, batching, KV cache, LoRA adapters and latency.",
         tags=("themis", "llm"),
-        panels=_seed_panels(config) + _extra_panels(config),
+        rows=(
+            Row("Tokens, batching, cache and adapters", _seed_panels(config)),
+            Row("Seed targets", _target_panels(config)),
+            Row("Outcomes, models and memory", _extra_panels(config)),
+        ),
     )

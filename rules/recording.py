@@ -14,12 +14,15 @@ from observatory.config.vocabulary import (
     CLUSTER_LATENCY_QUANTILE,
     CLUSTER_REQUESTS_RATE,
     CPU_USAGE,
+    GPU_ENERGY_1H,
     KV_MISS_RATIO,
     LATENCY_BUCKET_RATE,
     LATENCY_QUANTILE,
     LORA_SWITCH_QUANTILE,
     RAM_USAGE,
     REQUESTS_RATE,
+    SUCCESSES_1H,
+    TOKENS_1H,
     TOKENS_PER_SECOND,
     VRAM_USAGE,
 )
@@ -58,6 +61,15 @@ def tokens_history(tokens_per_second: float) -> tuple[Series, ...]:
     return (
         counter("themis_generated_tokens_total", (*SHARD, ("model", "mistral-7b")), tokens_per_second * 0.5),
         counter("themis_inference_stage_latency_seconds_sum", generation, 0.5),
+    )
+
+
+def tokens_processed_history(prompt_per_second: float, generated_per_second: float) -> tuple[Series, ...]:
+    """Prompt and generated tokens counted at the given rates."""
+    labels = (*SHARD, ("model", "mistral-7b"))
+    return (
+        counter("themis_prompt_tokens_total", labels, prompt_per_second),
+        counter("themis_generated_tokens_total", labels, generated_per_second),
     )
 
 
@@ -204,6 +216,28 @@ def recording_group() -> Group:
             ("shard", "gpu"),
             "Share of each GPU's device memory in use (0-1).",
             case=Case(vram_history(0.75), 0.75, GPU_OUTPUT),
+        ),
+        Recording(
+            SUCCESSES_1H,
+            'sum by (shard) (increase(themis_inference_requests_total{status="success"}[1h]))',
+            ("shard",),
+            "Inference requests each shard answered successfully over the last hour.",
+            case=Case(requests_history(SHARD, 2.0, 0.5), 3600.0, SHARD),
+        ),
+        Recording(
+            GPU_ENERGY_1H,
+            "sum by (shard) (increase(themis_gpu_energy_joules_total[1h]))",
+            ("shard",),
+            "Energy each shard's GPUs drew over the last hour, in joules.",
+            case=Case((counter("themis_gpu_energy_joules_total", GPU_SERIES, 450.0),), 1_620_000.0, SHARD),
+        ),
+        Recording(
+            TOKENS_1H,
+            "sum by (shard) (increase(themis_prompt_tokens_total[1h]))"
+            " + sum by (shard) (increase(themis_generated_tokens_total[1h]))",
+            ("shard",),
+            "Tokens each shard processed (prompt and generated) over the last hour.",
+            case=Case(tokens_processed_history(3.0, 1.0), 14_400.0, SHARD),
         ),
     ]
     return Group(GROUP, tuple(rules))
