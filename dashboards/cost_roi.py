@@ -8,9 +8,9 @@ query with no traffic returns numbers (0), never NaN.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from observatory.config import CostPrices, ObservatoryConfig, duration, number, seconds
+from observatory.config import CostPrices, ObservatoryConfig, number
 from observatory.config.vocabulary import GPU_ENERGY_1H, SUCCESSES_1H, TOKENS_1H
 from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Row, Target, Threshold
 from observatory.dashboards.panels import GREEN, RED, gauge, mean, recorded, select, table_columns
@@ -21,47 +21,67 @@ RANGE_SECONDS = "$__range_s"
 # The default range: cost means something over weeks, and 30 days is a month of amortisation.
 DEFAULT_RANGE = "30d"
 PER_DAY = "€/day"
-# Trailing-hour amounts read every 5 minutes: a mean over any window of a step or more.
-RESOLUTION = "5m"
-
-
-def _total(expr: str) -> str:
-    """A cluster-wide sum that is 0, not absent, when no shard reports."""
-    return f"(sum({expr}) or vector(0))"
 
 
 @dataclass(frozen=True)
 class CostQueries:
-    """Euro amounts per hour (each a trailing hour's amount) and their totals, at the given prices."""
+    """Euros per hour at the given prices, each from a recorded trailing hour's amount.
+
+    With no ``window`` an amount is the last hour's; with a window (``$__range``, ``$__interval``) it is the
+    mean hour over that window, read from the recorded samples without any subquery.
+    """
 
     prices: CostPrices
-    # How far running totals reach back: past the oldest sample Prometheus keeps, from any point of the range.
+    # How far running totals reach back: the retention, so that the total at the range's start, shifted by the
+    # retention, holds nothing Prometheus still keeps.
     reach: str
+    window: str | None = None
+
+    def over(self, window: str | None) -> CostQueries:
+        """The same amounts as the mean hour over ``window``."""
+        return replace(self, window=window)
+
+    def _hourly(self, record: str) -> str:
+        """A recorded hourly amount summed over the selected shards; 0, not absent, when none reports."""
+        series = recorded(record)
+        if self.window:
+            series = f"avg_over_time({series}[{self.window}])"
+        return f"(sum({series}) or vector(0))"
 
     @property
     def gpus(self) -> str:
-        """How many GPUs the selected shards have."""
-        return f"count({select('themis_gpu_info')})"
+        """How many GPUs the selected shards have (now)."""
+        return f"(count({select('themis_gpu_info')}) or vector(0))"
+
+    @property
+    def queries(self) -> str:
+        """Successful inference requests per hour."""
+        return self._hourly(SUCCESSES_1H)
+
+    @property
+    def tokens(self) -> str:
+        """Tokens processed per hour."""
+        return self._hourly(TOKENS_1H)
 
     @property
     def api_value(self) -> str:
-        """What the hour's successful queries would have cost on the hosted API."""
-        return f"{_total(recorded(SUCCESSES_1H))} * {number(self.prices.api_price_per_query_eur)}"
+        """What an hour's successful queries would have cost on the hosted API."""
+        return f"{self.queries} * {number(self.prices.api_price_per_query_eur)}"
 
     @property
     def electricity(self) -> str:
-        """The hour's metered GPU energy, in euros."""
-        kwh = f"{_total(recorded(GPU_ENERGY_1H))} / {JOULES_PER_KWH}"
+        """An hour's metered GPU energy, in euros."""
+        kwh = f"{self._hourly(GPU_ENERGY_1H)} / {JOULES_PER_KWH}"
         return f"{kwh} * {number(self.prices.electricity_eur_per_kwh)}"
 
     @property
     def hardware(self) -> str:
-        """The hour's share of the GPUs' monthly amortisation."""
-        return f"({self.gpus} or vector(0)) * {number(self.prices.gpu_cost_per_month_eur / HOURS_PER_MONTH)}"
+        """An hour's share of the GPUs' monthly amortisation."""
+        return f"{self.gpus} * {number(self.prices.gpu_cost_per_month_eur / HOURS_PER_MONTH)}"
 
     @property
     def own_cost(self) -> str:
-        """What serving cost in the hour: electricity and amortisation."""
+        """What serving cost in an hour: electricity and amortisation."""
         return f"({self.electricity} + {self.hardware})"
 
     @property
@@ -74,26 +94,30 @@ class CostQueries:
         """API value minus every cost, amortisation included."""
         return f"({self.api_value} - {self.own_cost})"
 
-    def over_range(self, hourly: str) -> str:
-        """The total over the dashboard's range: the mean hourly amount times the hours in the range."""
-        return f"(avg_over_time(({hourly})[$__range:{RESOLUTION}]) * {RANGE_SECONDS} / 3600)"
-
-    def per_day(self, hourly: str) -> str:
-        """An hourly amount as euros per day, averaged over each step (the panel's interval is an hour or more)."""
-        return f"avg_over_time(({hourly})[$__interval:{RESOLUTION}]) * 24"
-
-    def since_range_start(self, hourly: str) -> str:
-        """Cumulative sum from the start of the dashboard's range to each point.
-
-        Sampled on the hour, trailing-hour amounts tile time without overlap; the running total at the
-        range's start (``@ start()``, evaluated once) is subtracted from the one at each point.
-        """
-        return f"sum_over_time(({hourly})[{self.reach}:1h]) - sum_over_time(({hourly})[{self.reach}:1h] @ start())"
-
     @property
     def purchase(self) -> str:
         """What the selected GPUs cost to buy."""
-        return f"({self.gpus} or vector(0)) * {number(self.prices.gpu_purchase_eur)}"
+        return f"{self.gpus} * {number(self.prices.gpu_purchase_eur)}"
+
+    def since_range_start(self, hourly: str) -> str:
+        """Cumulative sum of an hourly amount from the start of the dashboard's range to each point.
+
+        Sampled on the hour, trailing-hour amounts tile time without overlap. The running total over the
+        retention at the range's start (``@ start()``, evaluated once) is subtracted from the one at each point:
+        what the first counts beyond the second is older than anything kept, so the difference is the sum
+        from the start to the point.
+        """
+        return f"sum_over_time(({hourly})[{self.reach}:1h]) - sum_over_time(({hourly})[{self.reach}:1h] @ start())"
+
+
+def total(hourly: str) -> str:
+    """An hourly amount averaged over the dashboard's range, as the total over the range."""
+    return f"({hourly}) * {RANGE_SECONDS} / 3600"
+
+
+def per_day(hourly: str) -> str:
+    """An hourly amount as per day."""
+    return f"({hourly}) * 24"
 
 
 COST_MODEL_NOTE = (
@@ -105,9 +129,10 @@ COST_MODEL_NOTE = (
 
 def _panels(q: CostQueries) -> tuple[Panel, ...]:
     prices = q.prices
-    tokens = q.over_range(_total(recorded(TOKENS_1H)))
+    # Amounts as the mean hour of the range (totals) and of each point's interval (per day).
+    in_range, per_step = q.over("$__range"), q.over("$__interval")
     model_latency = mean("themis_inference_latency_seconds", by=("model",), window="$__range")
-    cost_per_gpu_second = f"{q.over_range(q.own_cost)} / {RANGE_SECONDS} / {q.gpus}"
+    cost_per_gpu_second = f"{in_range.own_cost} / 3600 / ({q.gpus} > 0)"
     model_cost = f"{model_latency} * scalar({cost_per_gpu_second})"
     quality = gauge("themis_model_quality_ratio", 'benchmark="mmlu"', by=("model",), op="max")
     return (
@@ -118,7 +143,7 @@ def _panels(q: CostQueries) -> tuple[Panel, ...]:
             f"API's price. {COST_MODEL_NOTE} Seed: €0.05 (RTX 4090) against €30 (GPT-4 API). Empty without tokens.",
             "currencyEUR",
             (
-                Target(f"{q.over_range(q.own_cost)} / ({tokens} > 0) * 1e6", "Themis", instant=True),
+                Target(f"{in_range.own_cost} / ({in_range.tokens} > 0) * 1e6", "Themis", instant=True),
                 Target(f"vector({number(prices.api_price_per_million_tokens_eur)})", "API", instant=True),
             ),
         ),
@@ -128,7 +153,7 @@ def _panels(q: CostQueries) -> tuple[Panel, ...]:
             f"Successful inference requests over the dashboard's range (hourly increases, {SUCCESSES_1H}), "
             "shown human-readable (K, M, B).",
             "short",
-            (Target(q.over_range(_total(recorded(SUCCESSES_1H))), "queries", instant=True),),
+            (Target(total(in_range.queries), "queries", instant=True),),
         ),
         Panel(
             "Savings vs. GPT-4 (Daily)",
@@ -136,7 +161,7 @@ def _panels(q: CostQueries) -> tuple[Panel, ...]:
             "Euros saved per day: the API price of the successful queries minus GPU amortisation and electricity, "
             f"averaged over each point's interval (at least an hour). {COST_MODEL_NOTE}",
             "currencyEUR",
-            (Target(q.per_day(q.net_savings), f"saved ({PER_DAY})"),),
+            (Target(per_day(per_step.net_savings), f"saved ({PER_DAY})"),),
             thresholds=(Threshold(RED), Threshold(GREEN, 0)),
             interval="1h",
             axis_label=PER_DAY,
@@ -204,7 +229,7 @@ def _panels(q: CostQueries) -> tuple[Panel, ...]:
                     f" * {number(prices.electricity_eur_per_kwh)}",
                     f"at current draw ({PER_DAY})",
                 ),
-                Target(q.per_day(q.electricity), f"metered ({PER_DAY})"),
+                Target(per_day(per_step.electricity), f"metered ({PER_DAY})"),
             ),
             interval="1h",
             axis_label=PER_DAY,
@@ -218,18 +243,18 @@ def _panels(q: CostQueries) -> tuple[Panel, ...]:
             f"{COST_MODEL_NOTE}",
             "currencyEUR",
             (
-                Target(q.over_range(_total(recorded(SUCCESSES_1H))), "Total Queries", unit="short", instant=True),
-                Target(q.over_range(q.own_cost), "Cost (ThemisDB)", instant=True),
-                Target(q.over_range(q.api_value), "Cost (GPT-4 equivalent)", instant=True),
-                Target(q.over_range(q.net_savings), "Total Savings", instant=True),
+                Target(total(in_range.queries), "Total Queries", unit="short", instant=True),
+                Target(total(in_range.own_cost), "Cost (ThemisDB)", instant=True),
+                Target(total(in_range.api_value), "Cost (GPT-4 equivalent)", instant=True),
+                Target(total(in_range.net_savings), "Total Savings", instant=True),
                 Target(
-                    f"{q.purchase} / (({q.over_range(q.operating_savings)} / {RANGE_SECONDS} * 86400) > 0)",
+                    f"{q.purchase} / (({per_day(in_range.operating_savings)}) > 0)",
                     "Days to Break-Even",
                     unit="d",
                     instant=True,
                 ),
                 Target(
-                    f"{q.over_range(q.net_savings)} / ({q.over_range(q.own_cost)} > 0)",
+                    f"{total(in_range.net_savings)} / ({total(in_range.own_cost)} > 0)",
                     "ROI",
                     unit="percentunit",
                     instant=True,
@@ -242,8 +267,7 @@ def _panels(q: CostQueries) -> tuple[Panel, ...]:
 
 def dashboard(config: ObservatoryConfig) -> Dashboard:
     """The Cost & ROI dashboard at the configured prices."""
-    reach = duration(seconds(config.prometheus.retention) + seconds(DEFAULT_RANGE))
-    panels = _panels(CostQueries(config.costs, reach))
+    panels = _panels(CostQueries(config.costs, config.prometheus.retention))
     return Dashboard(
         uid="themis-cost-roi",
         title="Themis Cost & ROI",

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from observatory import dashboards
 from observatory.catalogue import CATALOGUE
 from observatory.config import DEFAULT_CONFIG
-from observatory.dashboards.cost_roi import CostQueries
+from observatory.dashboards.cost_roi import CostQueries, per_day
 from observatory.exposition import instrument
 from observatory.lint.promql import substitute_grafana_variables
 from support.dashboards import panels_of, rendered
@@ -183,7 +183,7 @@ def test_break_even_savings_leave_the_hardware_to_the_purchase_line(cluster: tup
     [purchase] = _query(prometheus, queries["ROI Timeline (Break-Even Tracking) / GPU purchase price"])
     assert float(purchase["value"][1]) == DEFAULT_CONFIG.costs.gpu_purchase_eur
     # The daily net savings do count the amortisation: one GPU's month spread over its 30 days of 24 hours.
-    assert queries["Savings vs. GPT-4 (Daily) / saved (€/day)"] == costs.per_day(costs.net_savings)
+    assert queries["Savings vs. GPT-4 (Daily) / saved (€/day)"] == per_day(costs.over("$__interval").net_savings)
     [net] = _query(prometheus, costs.net_savings)
     assert float(net["value"][1]) == pytest.approx(-DEFAULT_CONFIG.costs.gpu_cost_per_month_eur / 30 / 24)
     # Nothing saved: no break-even day to show (rather than a negative or an infinite one).

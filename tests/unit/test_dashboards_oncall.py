@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from observatory.config import DEFAULT_CONFIG
+from observatory.config import DEFAULT_CONFIG, seconds
 from support.dashboards import generated, panels_of, rendered
 
 DASHBOARDS = rendered()
@@ -219,6 +219,14 @@ def test_the_dag_timeline_shows_each_steps_start_and_duration() -> None:
     assert _override(panel, "start")["color"] == {"fixedColor": "transparent", "mode": "fixed"}
 
 
+def test_break_even_accumulates_from_the_range_start_against_the_purchase_price() -> None:
+    panel = BY_TITLE["ROI Timeline (Break-Even Tracking)"]
+    savings, purchase = panel["targets"]
+    assert "@ start()" in savings["expr"] and "themis_gpu_info" not in savings["expr"]
+    assert f"* {DEFAULT_CONFIG.costs.gpu_purchase_eur:g}" in purchase["expr"]
+    assert _override(panel, purchase["legendFormat"])["custom.lineStyle"]["fill"] == "dash"
+
+
 def test_speedup_compares_modes_over_a_window_both_have_runs_in() -> None:
     panel = BY_TITLE["Parallel Execution Speedup"]
     speedup = next(t["expr"] for t in panel["targets"] if t["legendFormat"].startswith("speedup"))
@@ -235,5 +243,9 @@ def test_cost_defaults_to_a_month_and_reads_recorded_hourly_amounts() -> None:
             # No raw counter window of a day or more: multi-day sums read recorded hourly increases.
             assert not re.search(r"_total\{[^}]*\}\[\d+[dw]\]", target["expr"]), (panel["title"], target["expr"])
             assert "$" not in re.sub(r"\$(__\w+|\{__\w+\}|cluster|shard)", "", target["expr"]), target["expr"]
+    retention = seconds(DEFAULT_CONFIG.prometheus.retention)
+    exprs = [t["expr"] for p in panels_of(data) for t in p["targets"]]
+    windows = [seconds(w) for expr in exprs for w in re.findall(r"\[(\d+[smhdw])", expr)]
+    assert windows and max(windows) <= retention
     for title in ("Savings vs. GPT-4 (Daily)", "Electricity Cost"):
         assert PANELS[("themis-cost-roi", title)]["fieldConfig"]["defaults"]["custom"]["axisLabel"] == "€/day"
