@@ -69,16 +69,18 @@ def shard_health(config: ObservatoryConfig) -> Panel:
 def golden_signals(config: ObservatoryConfig) -> Panel:
     """One row per shard: traffic, errors, latency, saturation and health, coloured by the alert thresholds."""
     t, p = config.thresholds, config.panels
-    # Column name -> (query, unit, colour steps).
+    errors = recorded(f"{SLI_ERRORS}5m", 'slo="availability"')
+    p95 = recorded(LATENCY_QUANTILE, 'quantile="0.95"')
+    # Column name -> (query, unit, colour steps); every query keeps only `shard`, the column the rows join on.
     signals = {
         "Requests/s": (recorded(REQUESTS_RATE), "reqps", (Threshold("text"),)),
         "Error ratio": (
-            recorded(f"{SLI_ERRORS}5m", 'slo="availability"'),
+            f"max by (shard) ({errors})",
             "percentunit",
             rises_to(t.error_ratio_warning, t.error_ratio_critical),
         ),
         "p95 latency": (
-            recorded(LATENCY_QUANTILE, 'quantile="0.95"'),
+            f"max by (shard) ({p95})",
             "s",
             (Threshold(GREEN), Threshold(RED, t.latency_p95_seconds)),
         ),
