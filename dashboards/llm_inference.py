@@ -50,6 +50,7 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "themis_inference_batch_size",
             "Batches per size bucket over time (sizes 1-32 and above). Target: most batches between 8 and 16 "
             "(good GPU utilisation).",
+            scrape_interval=config.prometheus.scrape_interval,
             color_scheme="Blues",
         ),
         Panel(

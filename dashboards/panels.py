@@ -10,14 +10,12 @@ import re
 from collections.abc import Iterable
 
 from observatory.catalogue import CATALOGUE
-from observatory.config import number
+from observatory.config import duration, number, seconds
 from observatory.dashboards.model import Panel, PanelKind, QueryFormat, Target, Threshold, Transformation
 from observatory.metric import Metric, MetricType, Unit
 
 RATE_WINDOW = "$__rate_interval"
 RANGE_WINDOW = "$__range"
-# At least two scrapes (seed: every 15 s) in a heatmap cell's window.
-HEATMAP_INTERVAL = "30s"
 
 # Catalogue units to Grafana unit ids; ratios are 0-1, which Grafana shows as percent.
 GRAFANA_UNITS = {
@@ -168,18 +166,18 @@ def bucket_distribution(title: str, histogram: str, note: str, **options) -> Pan
     return Panel(title, PanelKind.BAR_GAUGE, description, "short", (target,), **options)
 
 
-def bucket_heatmap(title: str, histogram: str, note: str, **options) -> Panel:
+def bucket_heatmap(title: str, histogram: str, note: str, scrape_interval: str, **options) -> Panel:
     """A heatmap over time of a histogram's per-bucket counts (y: bucket bound, colour: count).
 
     Each cell counts the observations of one step: the increase over ``$__interval``, which is the
     step, so windows never overlap and no observation is counted twice. The panel's minimum
-    interval keeps a window at least two scrapes long.
+    interval keeps a window at least two scrapes long, so that ``increase`` has two samples.
     """
     target = Target(
         increase(histogram + "_bucket", by=("le",), window="$__interval"), "{{le}}", format=QueryFormat.HEATMAP
     )
     options.setdefault("unit", GRAFANA_UNITS[metric(histogram).unit])
-    options.setdefault("interval", HEATMAP_INTERVAL)
+    options.setdefault("interval", duration(2 * seconds(scrape_interval)))
     return Panel(title, PanelKind.HEATMAP, describe(histogram, note), targets=(target,), **options)
 
 

@@ -52,6 +52,7 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "themis_vector_search_latency_seconds",
             "Queries per latency bucket over time; the seed's 5, 10, 50, 100 ms bounds are the catalogue's 0.005, "
             "0.01, 0.05, 0.1 s buckets. Target: 95 % of queries under 10 ms on a GPU index.",
+            scrape_interval=config.prometheus.scrape_interval,
             color_scheme="Oranges",
         ),
         Panel(
