@@ -35,7 +35,7 @@ from observatory.dashboards.panels import (
 SEQUENTIAL, PARALLEL = 'mode="sequential"', 'mode="parallel"'
 STEP_START = gauge("themis_reasoning_step_start_timestamp_seconds", by=("step",), op="max")
 STEP_END = gauge("themis_reasoning_step_end_timestamp_seconds", by=("step",), op="max")
-# Where the last DAG began: its earliest step start. A step still running has no end after its start yet.
+# Bars start at the earliest step start shown. A step still running has no end after its start yet.
 STEP_OFFSET = f"{STEP_START} - scalar(min({STEP_START}))"
 STEP_DURATION = f"({STEP_END} - {STEP_START}) >= 0 or on (step) (time() - {STEP_START})"
 # DAGs run minutes apart at most: over an hour both modes have runs to compare, where a rate window has none.
@@ -118,10 +118,11 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
         Panel(
             "DAG Execution Timeline (Gantt Chart)",
             PanelKind.BAR_CHART,
-            "The last DAG's steps, one bar per step from its start to its end: the bar begins at the step's start "
-            "(themis_reasoning_step_start_timestamp_seconds) counted from the DAG's first start, and is as long as "
-            "the step ran (themis_reasoning_step_end_timestamp_seconds minus the start; a step still running grows "
-            "until now). Steps of one level overlap, bottlenecks are long bars. Read from the timestamps, not "
+            "The latest run of each reasoning step (the last DAG's steps, where the orchestrator drops the previous "
+            "DAG's when a new one starts), one bar per step from its start to its end: the bar begins at the step's "
+            "start (themis_reasoning_step_start_timestamp_seconds) counted from the earliest start shown, and is as "
+            "long as the step ran (themis_reasoning_step_end_timestamp_seconds minus the start; a step still running "
+            "grows until now). Steps of one level overlap, bottlenecks are long bars. Read from the timestamps, not "
             "sampled over time, so a step shorter than the scrape interval shows at its real length. The seed's "
             "custom Gantt visualisation is a plugin; Grafana's core bar chart, horizontal with a transparent "
             "offset stacked before each duration, is the nearest.",
