@@ -55,6 +55,20 @@ def _exposition(shard: str, health: float | None, cost_inputs: bool = False) -> 
     return generate_latest(registry).decode()
 
 
+# A DAG's steps as (start, end) in Unix seconds: a 50 ms step, far shorter than a scrape, then two in parallel.
+DAG = {"plan": (1_000.0, 1_000.05), "search": (1_000.05, 1_002.0), "draft": (1_000.05, 1_001.0)}
+
+
+def _dag_exposition() -> str:
+    registry = CollectorRegistry()
+    starts = instrument(CATALOGUE["themis_reasoning_step_start_timestamp_seconds"], registry)
+    ends = instrument(CATALOGUE["themis_reasoning_step_end_timestamp_seconds"], registry)
+    for step, (start, end) in DAG.items():
+        starts.labels(step=step).set(start)
+        ends.labels(step=step).set(end)
+    return generate_latest(registry).decode()
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterator[tuple[PrometheusServer, dict]]:
     workdir = tmp_path_factory.mktemp("dashboards")
@@ -73,9 +87,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterat
             {"targets": [target.address], "labels": {"shard": shard}} for (shard, _), target in targets.items()
         ],
     }
+    orchestrator = ExpositionTarget(_dag_exposition())
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
-        "scrape_configs": [scrape],
+        "scrape_configs": [
+            scrape,
+            {"job_name": DEFAULT_CONFIG.jobs.orchestrator, "static_configs": [{"targets": [orchestrator.address]}]},
+        ],
         "rule_files": [str(path) for path in sorted(repo_root.glob("rules/*.yml"))],
     }
     try:
@@ -89,6 +107,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterat
             prometheus.wait_until("count_over_time(shard:themis_inference_successes:increase1h[1m]) >= 2")
             yield prometheus, targets
     finally:
+        orchestrator.stop()
         for target in targets.values():
             target.stop()
 
@@ -188,3 +207,21 @@ def test_break_even_savings_leave_the_hardware_to_the_purchase_line(cluster: tup
     assert float(net["value"][1]) == pytest.approx(-DEFAULT_CONFIG.costs.gpu_cost_per_month_eur / 30 / 24)
     # Nothing saved: no break-even day to show (rather than a negative or an infinite one).
     assert _query(prometheus, queries["ROI Summary / Days to Break-Even"]) == []
+
+
+def test_the_dag_timeline_places_every_step_at_its_real_start_and_length(
+    cluster: tuple[PrometheusServer, dict],
+) -> None:
+    prometheus, _ = cluster
+    start, duration = (
+        t.expr for t in _panel("themis-distributed-reasoning", "DAG Execution Timeline (Gantt Chart)").targets
+    )
+    prometheus.wait_until('themis_reasoning_step_end_timestamp_seconds{step="draft"}')
+
+    def by_step(expr: str) -> dict[str, float]:
+        return {series["metric"]["step"]: float(series["value"][1]) for series in _query(prometheus, expr)}
+
+    first = min(begin for begin, _ in DAG.values())
+    assert by_step(start) == pytest.approx({step: begin - first for step, (begin, _) in DAG.items()})
+    # The 50 ms step shows at its length, though no scrape ever saw it running.
+    assert by_step(duration) == pytest.approx({step: end - begin for step, (begin, end) in DAG.items()})
