@@ -59,8 +59,18 @@ def _exposition(shard: str, health: float | None, cost_inputs: bool = False) -> 
 DAG = {"plan": (1_000.0, 1_000.05), "search": (1_000.05, 1_002.0), "draft": (1_000.05, 1_001.0)}
 
 
-def _dag_exposition() -> str:
+# Wall times of distributed chains-of-thought per mode: parallel runs take a third of sequential ones.
+RUNS = {"parallel": (2.0, 2.0), "sequential": (6.0, 6.0)}
+
+
+def _dag_exposition(ran: bool = False) -> str:
+    """The orchestrator's step timestamps, and its chain-of-thought latencies before (none) or after ``RUNS``."""
     registry = CollectorRegistry()
+    latency = instrument(CATALOGUE["themis_distributed_cot_latency_seconds"], registry)
+    for mode, walls in RUNS.items():
+        child = latency.labels(mode=mode)
+        for wall in walls if ran else ():
+            child.observe(wall)
     starts = instrument(CATALOGUE["themis_reasoning_step_start_timestamp_seconds"], registry)
     ends = instrument(CATALOGUE["themis_reasoning_step_end_timestamp_seconds"], registry)
     for step, (start, end) in DAG.items():
@@ -103,6 +113,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterat
         ):
             prometheus = PrometheusServer(base_url, process)
             prometheus.wait_until(f'count(up{{job="{SHARD_JOB}"}} == 1) == {len(targets)}')
+            # The chains run after the first scrape, so that their counters rise inside Prometheus's view.
+            orchestrator.text = _dag_exposition(ran=True)
             # Two evaluations of the hourly increases, so the cost queries have their inputs.
             prometheus.wait_until("count_over_time(shard:themis_inference_successes:increase1h[1m]) >= 2")
             yield prometheus, targets
@@ -225,3 +237,15 @@ def test_the_dag_timeline_places_every_step_at_its_real_start_and_length(
     assert by_step(start) == pytest.approx({step: begin - first for step, (begin, _) in DAG.items()})
     # The 50 ms step shows at its length, though no scrape ever saw it running.
     assert by_step(duration) == pytest.approx({step: end - begin for step, (begin, end) in DAG.items()})
+
+
+def test_speedup_is_the_ratio_of_the_modes_mean_wall_times(cluster: tuple[PrometheusServer, dict]) -> None:
+    prometheus, _ = cluster
+    panel = _panel("themis-distributed-reasoning", "Parallel Execution Speedup")
+    exprs = {target.legend: target.expr for target in panel.targets}
+    prometheus.wait_until(
+        f"{exprs['speedup (sequential / parallel)']}".replace("$shard", ".*").replace("$cluster", ".*")
+    )
+    [speedup] = _query(prometheus, exprs["speedup (sequential / parallel)"])
+    mean = {mode: sum(walls) / len(walls) for mode, walls in RUNS.items()}
+    assert float(speedup["value"][1]) == pytest.approx(mean["sequential"] / mean["parallel"])
