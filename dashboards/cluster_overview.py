@@ -9,6 +9,8 @@ from observatory.config.vocabulary import (
     LATENCY_BUCKET_RATE,
     RAM_USAGE,
     SLI_ERRORS,
+    UPTIME_BUDGET_REMAINING,
+    UPTIME_ERRORS,
     VRAM_USAGE,
     Objective,
     objectives,
@@ -25,6 +27,7 @@ from observatory.dashboards.model import (
     ValueMapping,
 )
 from observatory.dashboards.panels import (
+    CLUSTER,
     GREEN,
     RED,
     YELLOW,
@@ -371,10 +374,15 @@ def _slo_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             f"Share of each shard's {period} error budget still left, per SLO ({BUDGET_REMAINING}). The "
             f"budget is the share of requests the objective lets fail over a rolling {period} window ({budgets_text}: "
             f"1 - the objectives {objectives_text}); availability counts server errors and rejections, latency "
-            "successful requests slower than the SLO threshold. 100 % is untouched, 0 spent, negative overspent. "
+            "successful requests slower than the SLO threshold, uptime (per shard target, "
+            f"{UPTIME_BUDGET_REMAINING}, at the availability objective) scrapes the shard did not answer. "
+            "100 % is untouched, 0 spent, negative overspent. "
             f"Red below 0, yellow below {percent(yellow)}, green from {percent(yellow)}.",
             "percentunit",
-            (Target(recorded(BUDGET_REMAINING), "{{shard}} {{slo}}"),),
+            (
+                Target(recorded(BUDGET_REMAINING), "{{shard}} {{slo}}"),
+                Target(f"{UPTIME_BUDGET_REMAINING}{{{CLUSTER}}}", "{{instance}} uptime"),
+            ),
             thresholds=falls_below(0, yellow),
         ),
         Panel(
@@ -385,10 +393,23 @@ def _slo_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             f"At 1 (yellow line) the {period} budget lasts exactly the period; each window's red line is the burn "
             f"rate at which its alert pages ({tiers_text}), once the tier's short window agrees.",
             "short",
-            tuple(_burn_rate(slo, tier) for slo in objectives(config) for tier in paging),
+            (
+                *(_burn_rate(slo, tier) for slo in objectives(config) for tier in paging),
+                *(_uptime_burn_rate(config, tier) for tier in paging),
+            ),
             thresholds=(Threshold(GREEN), Threshold(YELLOW, 1)),
             min=0,
         ),
+    )
+
+
+def _uptime_burn_rate(config: ObservatoryConfig, tier: BurnTier) -> Target:
+    """The uptime SLO's burn rate per shard target (a dead shard has no series with a shard label left)."""
+    budget = 1 - config.slo.availability_objective
+    return Target(
+        f"{UPTIME_ERRORS}{tier.long_window}{{{CLUSTER}}} / {number(budget)}",
+        "{{instance}} " + f"uptime {tier.long_window}",
+        thresholds=(Threshold(GREEN), Threshold(RED, tier.factor)),
     )
 
 

@@ -19,7 +19,7 @@ from observatory.dashboards.navigation import Runbook
 from observatory.docs import metrics_markdown
 
 # Globs whose every match is generated: a file there that no producer makes is stale.
-GENERATED_GLOBS = ("dashboards/generated/*.json", "rules/*.yml", "rules/tests/*.yml")
+GENERATED_GLOBS = ("dashboards/generated/*.json", "rules/*.yml", "rules/tests/*.yml", "rules/tests/alerts/*.yml")
 
 
 def panel_linker(config: ObservatoryConfig) -> rules.PanelLink:

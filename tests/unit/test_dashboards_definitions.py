@@ -383,7 +383,9 @@ def test_cluster_overview_ends_with_the_slo_section() -> None:
     assert budget.unit == "percentunit"
     assert budget.description and burn.description
     assert _exprs(board.uid, budget.title) == [
-        'shard:themis_slo_error_budget_remaining:ratio{cluster=~"$cluster", shard=~"$shard"}'
+        'shard:themis_slo_error_budget_remaining:ratio{cluster=~"$cluster", shard=~"$shard"}',
+        # Uptime is per scrape target: a dead shard has no series of its own left to carry its name.
+        'instance:themis_slo_error_budget_remaining:ratio{cluster=~"$cluster"}',
     ]
     assert [(t.color, t.value) for t in budget.thresholds] == [("red", None), ("yellow", 0), ("green", 0.25)]
     assert "30-day" in budget.description and "budget" in burn.description
@@ -396,6 +398,8 @@ def test_burn_rate_is_the_error_ratio_over_the_budget_with_the_paging_lines() ->
     # Burn rate: the share of bad requests divided by the share the objective allows (99.9 % -> 0.001).
     assert exprs["{{shard}} availability 1h"] == f"{ratio.format('1h', 'availability')} / 0.001"
     assert exprs["{{shard}} latency 6h"] == f"{ratio.format('6h', 'latency')} / 0.05"
+    uptime = 'instance:themis_slo_errors_per_scrape:ratio_rate1h{cluster=~"$cluster"}'
+    assert exprs["{{instance}} uptime 1h"] == f"{uptime} / 0.001"
     lines = {
         o["matcher"]["options"]: _steps(p["value"])
         for o in burn["fieldConfig"]["overrides"]
