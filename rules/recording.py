@@ -27,7 +27,7 @@ from observatory.config.vocabulary import (
     VECTOR_SEARCH_QUANTILE,
     VRAM_USAGE,
 )
-from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, counter, gauge, histogram
+from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, STEP_SECONDS, counter, gauge, histogram
 from observatory.rules.model import Case, Group, Labels, Recording, Series, number
 
 GROUP = "themis-recording"
@@ -71,12 +71,28 @@ def tokens_history(tokens_per_second: float) -> tuple[Series, ...]:
     )
 
 
+# An hour's increase needs an hour of samples: these histories run a full hour, evaluated at its end.
+HOUR_SAMPLES, HOUR_END = 60, "60m"
+
+
+def hour_counter(name: str, labels: Labels, per_second: float) -> Series:
+    """A counter rising ``per_second`` for an hour, so its increase over the hour is 3600 times that."""
+    return Series(name, labels, f"0+{number(per_second * STEP_SECONDS)}x{HOUR_SAMPLES}")
+
+
+def successes_history(per_second: float) -> tuple[Series, ...]:
+    """Successful inference requests at ``per_second`` beside server errors at the same rate, for an hour."""
+    model = (*SHARD, ("model", "mistral-7b"))
+    name = "themis_inference_requests_total"
+    return tuple(hour_counter(name, (*model, ("status", status)), per_second) for status in ("success", "server_error"))
+
+
 def tokens_processed_history(prompt_per_second: float, generated_per_second: float) -> tuple[Series, ...]:
-    """Prompt and generated tokens counted at the given rates."""
+    """Prompt and generated tokens counted at the given rates for an hour."""
     labels = (*SHARD, ("model", "mistral-7b"))
     return (
-        counter("themis_prompt_tokens_total", labels, prompt_per_second),
-        counter("themis_generated_tokens_total", labels, generated_per_second),
+        hour_counter("themis_prompt_tokens_total", labels, prompt_per_second),
+        hour_counter("themis_generated_tokens_total", labels, generated_per_second),
     )
 
 
@@ -236,14 +252,16 @@ def recording_group() -> Group:
             'sum by (shard) (increase(themis_inference_requests_total{status="success"}[1h]))',
             ("shard",),
             "Inference requests each shard answered successfully over the last hour.",
-            case=Case(requests_history(SHARD, 2.0, 0.5), 3600.0, SHARD),
+            case=Case(successes_history(1.0), 3600.0, SHARD, at=HOUR_END),
         ),
         Recording(
             GPU_ENERGY_1H,
             "sum by (shard) (increase(themis_gpu_energy_joules_total[1h]))",
             ("shard",),
             "Energy each shard's GPUs drew over the last hour, in joules.",
-            case=Case((counter("themis_gpu_energy_joules_total", GPU_SERIES, 450.0),), 1_620_000.0, SHARD),
+            case=Case(
+                (hour_counter("themis_gpu_energy_joules_total", GPU_SERIES, 450.0),), 1_620_000.0, SHARD, at=HOUR_END
+            ),
         ),
         Recording(
             TOKENS_1H,
@@ -251,7 +269,7 @@ def recording_group() -> Group:
             " + sum by (shard) (increase(themis_generated_tokens_total[1h]))",
             ("shard",),
             "Tokens each shard processed (prompt and generated) over the last hour.",
-            case=Case(tokens_processed_history(3.0, 1.0), 14_400.0, SHARD),
+            case=Case(tokens_processed_history(3.0, 1.0), 14_400.0, SHARD, at=HOUR_END),
         ),
     ]
     return Group(GROUP, tuple(rules))
