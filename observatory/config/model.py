@@ -54,6 +54,11 @@ class Thresholds:
     min_traffic_requests_per_second: float = 0.2
     # exporters' own health
     exporter_collection_errors: float = 0.0
+    # serving signals (issue 8) and the orchestrator's durable tasks (issue 9): their alerts read these
+    time_to_first_token_p95_seconds: float = 2.5
+    queue_time_p95_seconds: float = 5.0
+    queue_full_ratio: Ratio = Ratio(0.8)
+    orchestrator_task_queue_depth: float = 50.0
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from observatory.artefacts import all_artefacts
 from observatory.config import (
     DEFAULT_CONFIG,
     BurnTier,
@@ -192,3 +193,15 @@ def test_one_threshold_in_a_file_changes_the_alert_its_test_its_runbook_and_its_
     )
     assert [step.get("value") for step in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]][-1] == 0.8
     assert "red above 80 % (the VRAM alert)" in panel["description"]
+
+
+def test_a_cluster_label_reaches_every_alert_and_its_tests() -> None:
+    files = all_artefacts(config_from_mapping({"cluster": "eu-1", "links": {"grafana_url": "https://g.example"}}))
+    for path, text in files.items():
+        if path.startswith("rules/themis-"):
+            for rule in yaml.safe_load(text)["groups"][0]["rules"]:
+                if "alert" in rule:
+                    assert rule["labels"]["cluster"] == "eu-1", rule["alert"]
+                    assert rule["annotations"]["dashboard_url"].startswith("https://g.example/d/")
+    fires = yaml.safe_load(files["rules/tests/alerts/ThemisShardDown.yml"])["tests"][1]["alert_rule_test"][0]
+    assert fires["exp_alerts"][0]["exp_labels"]["cluster"] == "eu-1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ from observatory.rules.checks import lint_groups
 from observatory.rules.mixin import rule_groups
 from observatory.rules.model import Group
 from support.rules import SEED_ALERTS
+
+
+@cache
+def _shipped() -> dict[str, str]:
+    """The artefacts of the default configuration, generated once for the module."""
+    return all_artefacts(DEFAULT_CONFIG)
 
 
 def _alerts(files: dict[str, str]) -> dict[str, dict]:
@@ -40,7 +47,7 @@ def _tests(files: dict[str, str]) -> dict[str, dict]:
 
 @pytest.mark.parametrize("seed_alert", sorted(SEED_ALERTS))
 def test_every_seed_alert_has_a_rule_and_its_own_test_file_with_firing_and_silent_cases(seed_alert: str) -> None:
-    files = all_artefacts()
+    files = _shipped()
     name = SEED_ALERTS[seed_alert]
     assert name in _alerts(files)
     own = yaml.safe_load(files[f"rules/tests/alerts/{name}.yml"])["tests"]
@@ -54,7 +61,7 @@ def test_every_seed_alert_has_a_rule_and_its_own_test_file_with_firing_and_silen
 
 
 def test_seed_durations_and_severities_are_kept() -> None:
-    alerts = _alerts(all_artefacts())
+    alerts = _alerts(_shipped())
     expected = {
         "ThemisShardDown": ("1m", "critical"),
         "ThemisInferenceLatencyHigh": ("2m", "warning"),
@@ -100,7 +107,7 @@ def test_a_disabled_burn_tier_has_no_alert_and_keeps_the_others() -> None:
 
 
 def test_burn_alerts_use_the_workbook_pairs() -> None:
-    alerts = _alerts(all_artefacts())
+    alerts = _alerts(_shipped())
     expr = alerts["ThemisAvailabilityBudgetBurn1h"]["expr"]
     # 14.4 times the 0.1 % budget, written once as the error ratio it means.
     assert "ratio_rate1h" in expr and "ratio_rate5m" in expr and expr.count("> 0.0144") == 2
@@ -117,7 +124,7 @@ def test_job_names_are_parameters() -> None:
 
 
 def test_every_alert_links_its_runbook_section_and_a_dashboard_panel() -> None:
-    files = all_artefacts()
+    files = _shipped()
     runbooks = files["docs/runbooks.md"]
     for name, alert in _alerts(files).items():
         annotations = alert["annotations"]
@@ -175,7 +182,7 @@ def test_lint_limits_group_size() -> None:
 
 
 def test_generation_is_byte_identical_and_committed(repo_root: Path) -> None:
-    first, second = all_artefacts(), all_artefacts()
+    first, second = all_artefacts(DEFAULT_CONFIG), all_artefacts(DEFAULT_CONFIG)
     assert first == second
     for path, text in first.items():
         assert text.endswith("\n")
@@ -187,19 +194,19 @@ def test_generation_is_byte_identical_and_committed(repo_root: Path) -> None:
 
 
 def test_a_quantile_alert_runbook_names_its_own_quantile_rule() -> None:
-    runbooks = all_artefacts()["docs/runbooks.md"]
+    runbooks = _shipped()["docs/runbooks.md"]
     p95 = runbooks.split("## ThemisInferenceLatencyHigh\n", 1)[1].split("\n## ", 1)[0]
     assert "histogram_quantile(0.95, shard_le:" in p95
     assert "histogram_quantile(0.99" not in p95 and "histogram_quantile(0.5" not in p95
 
 
 def test_the_runbook_says_which_alert_pages_for_a_dead_shard() -> None:
-    runbooks = all_artefacts()["docs/runbooks.md"]
+    runbooks = _shipped()["docs/runbooks.md"]
     assert "A dead shard" in runbooks and "ThemisShardTargetDown pages" in runbooks
 
 
 def test_duplicates_of_a_burn_rate_page_are_inhibited_for_the_same_shard() -> None:
-    inhibit = yaml.safe_load(all_artefacts()["docs/runbooks.md"].split("```yaml\n", 1)[1].split("```", 1)[0])
+    inhibit = yaml.safe_load(_shipped()["docs/runbooks.md"].split("```yaml\n", 1)[1].split("```", 1)[0])
     targets = {rule["target_matchers"][0]: rule for rule in inhibit["inhibit_rules"] if "equal" in rule}
     errors = targets['alertname="ThemisInferenceErrorsCritical"']
     assert errors["source_matchers"] == ['alertname=~"ThemisAvailabilityBudgetBurn.*"', 'severity="critical"']
