@@ -15,6 +15,9 @@ from observatory.dashboards import (
 )
 from observatory.dashboards.grafana import render
 from observatory.dashboards.model import Dashboard
+from observatory.dashboards.navigation import Runbooks, annotation_queries
+
+__all__ = ["Runbooks", "artefacts", "dashboards", "panel_link", "queries"]
 from observatory.lint.promql import Query
 
 GENERATED_DIR = "dashboards/generated"
@@ -32,19 +35,29 @@ def dashboards(config: ObservatoryConfig) -> tuple[Dashboard, ...]:
     )
 
 
-def artefacts(suite: Sequence[Dashboard]) -> Mapping[str, str]:
-    """Generated dashboard JSON files of ``suite`` keyed by repository-relative path."""
-    return {f"{GENERATED_DIR}/{dashboard.slug}.json": render(dashboard, suite) for dashboard in suite}
+def artefacts(suite: Sequence[Dashboard], runbooks: Runbooks, cluster: str = "") -> Mapping[str, str]:
+    """Generated dashboard JSON files of ``suite`` keyed by repository-relative path.
+
+    ``runbooks`` are the alerts pointing at each panel; a ``cluster`` (the configured label value) makes
+    the cluster variable a choice between the clusters Prometheus knows.
+    """
+    return {
+        f"{GENERATED_DIR}/{dashboard.slug}.json": render(
+            dashboard, suite, runbooks, cluster_label="cluster" if cluster else None
+        )
+        for dashboard in suite
+    }
 
 
 def queries(suite: Sequence[Dashboard]) -> list[Query]:
-    """Every PromQL expression in every panel of ``suite``, with its location."""
-    return [
+    """Every PromQL expression of ``suite``: each panel's, and the annotations'."""
+    panels = [
         Query(f"dashboard '{dashboard.title}' / panel '{panel.title}'", target.expr)
         for dashboard in suite
         for panel in dashboard.panels
         for target in panel.targets
     ]
+    return panels + [Query("dashboard annotation", expr) for expr in annotation_queries()]
 
 
 def panel_link(suite: Sequence[Dashboard], dashboard_uid: str, panel_title: str) -> str:

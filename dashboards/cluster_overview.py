@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from observatory.config import ObservatoryConfig, number, seconds
+from observatory.config import BurnTier, ObservatoryConfig, number, seconds
 from observatory.config.vocabulary import (
     BUDGET_REMAINING,
     CPU_USAGE,
     LATENCY_BUCKET_RATE,
     RAM_USAGE,
-    REQUESTS_RATE,
     SLI_ERRORS,
+    UPTIME_BUDGET_REMAINING,
+    UPTIME_ERRORS,
     VRAM_USAGE,
+    Objective,
     objectives,
 )
+from observatory.dashboards.golden_signals import golden_signals, shard_health
 from observatory.dashboards.model import (
     Dashboard,
     Panel,
     PanelKind,
     QueryFormat,
-    Style,
+    Row,
     Target,
     Threshold,
     ValueMapping,
 )
 from observatory.dashboards.panels import (
-    BLUE,
+    CLUSTER,
     GREEN,
     RED,
     YELLOW,
@@ -39,9 +42,8 @@ from observatory.dashboards.panels import (
     select,
 )
 
-# No recorded series carries the objectives, so the burn-rate panel draws each SLO's error budget
-# (1 - objective, by `slo` label) as a threshold line; taken from the rules' configuration so that the
-# lines move with the objectives (rounded as the rules print them, without binary noise).
+# No recorded series carries the objectives, so the SLO panels take each budget (1 - objective) from
+# the configuration: burn rates divide by it and descriptions state it, rounded as the rules print it.
 
 
 def slo_budgets(config: ObservatoryConfig) -> dict[str, float]:
@@ -49,11 +51,12 @@ def slo_budgets(config: ObservatoryConfig) -> dict[str, float]:
     return {slo.name: float(number(slo.budget)) for slo in objectives(config)}
 
 
-HEALTH_MAPPINGS = (
-    ValueMapping(1, "healthy", GREEN),
-    ValueMapping(0.5, "degraded", YELLOW),
-    ValueMapping(0, "unhealthy", RED),
-)
+SUCCESS, FAILED, REJECTED = 'status="success"', 'status=~"server_error|client_error"', 'status="rejected"'
+
+
+def _both_endpoints(status: str) -> str:
+    """Inference requests plus vector search queries per second that ended with ``status``."""
+    return f"{rate('themis_inference_requests_total', status)} + {rate('themis_vector_search_queries_total', status)}"
 
 
 def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
@@ -62,14 +65,18 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
         Panel(
             "Total Throughput",
             PanelKind.TIMESERIES,
-            "Requests per second the selected shards finished: inference requests (summed from the recorded "
-            f"5-minute per-shard rates, {REQUESTS_RATE}) and vector search queries. "
+            "Requests per second the selected shards answered successfully: inference requests "
+            "(themis_inference_requests_total) and vector search queries (themis_vector_search_queries_total), "
+            "status success only. Beside them, dashed, the requests that failed (client and server errors) and "
+            "that were rejected at capacity (429), which are not throughput. "
             f"Red below {number(p.throughput_red_requests_per_second)} req/s, yellow below"
             f" {number(t.min_cluster_requests_per_second)} (the throughput alert's floor), green from there.",
             "reqps",
             (
-                Target(f"sum({recorded(REQUESTS_RATE)})", "inference"),
-                Target(rate("themis_vector_search_queries_total"), "vector search"),
+                Target(rate("themis_inference_requests_total", SUCCESS), "inference"),
+                Target(rate("themis_vector_search_queries_total", SUCCESS), "vector search"),
+                Target(_both_endpoints(FAILED), "failed", reference=True, color=RED),
+                Target(_both_endpoints(REJECTED), "rejected (429)", reference=True, color="orange"),
             ),
             thresholds=falls_below(p.throughput_red_requests_per_second, t.min_cluster_requests_per_second),
         ),
@@ -86,36 +93,26 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             f" {number(p.latency_yellow_seconds)} s, red above {number(t.latency_p95_seconds)} s (the p95 alert).",
             thresholds=rises_to(p.latency_yellow_seconds, t.latency_p95_seconds),
         ),
-        metric_panel(
-            "Shard Health Heatmap",
-            PanelKind.HEATMAP,
-            "themis_shard_health_status",
-            Target(gauge("themis_shard_health_status", op="max"), "{{shard}}"),
-            note="One row per shard over time; colour from red (0, unhealthy) through yellow (0.5, degraded) "
-            "to green (1, healthy).",
-            unit="none",
-            min=0,
-            max=1,
-            color_scheme="RdYlGn",
-            thresholds=(Threshold(RED), Threshold(YELLOW, 0.5), Threshold(GREEN, 1)),
-            mappings=HEALTH_MAPPINGS,
-        ),
+        shard_health(config),
         Panel(
             "CPU/GPU Utilization",
             PanelKind.TIMESERIES,
             "Busy share of each shard's host CPUs (1 - idle share of themis_cpu_seconds_total over 5 minutes, recorded "
             f"as {CPU_USAGE}) and GPU utilisation "
-            f"(themis_gpu_utilization_ratio: {describe('themis_gpu_utilization_ratio')}) Stacked area as the seed "
-            f"asks; yellow above {percent(t.cpu_usage_ratio)} (the host CPU alert), red above"
-            f" {percent(p.utilization_red_ratio)}.",
+            f"(themis_gpu_utilization_ratio: {describe('themis_gpu_utilization_ratio')}) One line per shard, so "
+            f"the lines at {percent(t.cpu_usage_ratio)} (yellow, the host CPU alert) and"
+            f" {percent(p.utilization_red_ratio)} (red) mean one shard; the seed's stacked area would add shards up "
+            "past 100 %. Dashed: the mean over the selected shards.",
             "percentunit",
             (
                 Target(recorded(CPU_USAGE), "CPU {{shard}}"),
                 Target(gauge("themis_gpu_utilization_ratio", op="avg"), "GPU {{shard}}"),
+                Target(f"avg({recorded(CPU_USAGE)})", "CPU mean", reference=True),
+                Target(gauge("themis_gpu_utilization_ratio", by=(), op="avg"), "GPU mean", reference=True),
             ),
             thresholds=rises_to(t.cpu_usage_ratio, p.utilization_red_ratio),
-            style=Style.STACKED_AREA,
             min=0,
+            max=1,
         ),
         Panel(
             "Memory Usage (RAM + VRAM)",
@@ -162,7 +159,7 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     )
 
 
-def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+def _capacity_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     p = config.panels
     return (
         metric_panel(
@@ -184,6 +181,11 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             per_second=True,
             unit="reqps",
         ),
+    )
+
+
+def _shard_panels() -> tuple[Panel, ...]:
+    return (
         metric_panel(
             "Shard Uptime",
             PanelKind.STAT,
@@ -228,6 +230,12 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
                 Target(f"-{rate('themis_network_received_bytes_total', by=('shard',))}", "received {{shard}}"),
             ),
         ),
+    )
+
+
+def _gpu_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    p = config.panels
+    return (
         metric_panel(
             "GPU Temperature",
             PanelKind.TIMESERIES,
@@ -245,7 +253,11 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "watt",
             (
                 Target(gauge("themis_gpu_power_usage_watts", by=("shard", "gpu")), "draw {{shard}} GPU {{gpu}}"),
-                Target(gauge("themis_gpu_power_limit_watts", by=("shard", "gpu")), "limit {{shard}} GPU {{gpu}}"),
+                Target(
+                    gauge("themis_gpu_power_limit_watts", by=("shard", "gpu")),
+                    "limit {{shard}} GPU {{gpu}}",
+                    reference=True,
+                ),
             ),
         ),
         Panel(
@@ -294,6 +306,12 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             Target(gauge("themis_gpu_reading_age_seconds", by=("shard", "gpu"), op="max"), "{{shard}} GPU {{gpu}}"),
             thresholds=rises_to(p.gpu_reading_age_yellow_seconds, p.gpu_reading_age_red_seconds),
         ),
+    )
+
+
+def _exporter_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    p = config.panels
+    return (
         metric_panel(
             "Exporter Collectors Up",
             PanelKind.STATE_TIMELINE,
@@ -340,13 +358,15 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     )
 
 
-# Appended after every other panel: panel ids are positions, and alerts link to them.
 def _slo_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     budgets = slo_budgets(config)
     period = f"{number(seconds(config.slo.period) / 86_400)}-day"
     objectives_text = ", ".join(f"{slo} {percent(1 - budget)}" for slo, budget in budgets.items())
     budgets_text = ", ".join(f"{slo} {percent(budget)}" for slo, budget in budgets.items())
     yellow = config.panels.budget_remaining_yellow_ratio
+    # The tiers that page: their burn rates are the lines an on-call engineer compares with.
+    paging = tuple(tier for tier in config.slo.tiers if tier.enabled and tier.severity == "critical")
+    tiers_text = ", ".join(f"{number(tier.factor)}x over {tier.long_window}" for tier in paging)
     return (
         Panel(
             "Error Budget Remaining",
@@ -354,33 +374,52 @@ def _slo_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             f"Share of each shard's {period} error budget still left, per SLO ({BUDGET_REMAINING}). The "
             f"budget is the share of requests the objective lets fail over a rolling {period} window ({budgets_text}: "
             f"1 - the objectives {objectives_text}); availability counts server errors and rejections, latency "
-            "successful requests slower than the SLO threshold. 100 % is untouched, 0 spent, negative overspent. "
+            "successful requests slower than the SLO threshold, uptime (per shard target, "
+            f"{UPTIME_BUDGET_REMAINING}, at the availability objective) scrapes the shard did not answer. "
+            "100 % is untouched, 0 spent, negative overspent. "
             f"Red below 0, yellow below {percent(yellow)}, green from {percent(yellow)}.",
             "percentunit",
-            (Target(recorded(BUDGET_REMAINING), "{{shard}} {{slo}}"),),
+            (
+                Target(recorded(BUDGET_REMAINING), "{{shard}} {{slo}}"),
+                Target(f"{UPTIME_BUDGET_REMAINING}{{{CLUSTER}}}", "{{instance}} uptime"),
+            ),
             thresholds=falls_below(0, yellow),
         ),
         Panel(
             "SLO Burn Rate",
             PanelKind.TIMESERIES,
-            f"Error ratio of each shard per SLO over the last 1 h and 6 h ({SLI_ERRORS}1h and {SLI_ERRORS}6h), the "
-            "long windows of the two fastest burn-rate alerts. No recorded series carries the objective, so the panel "
-            "shows the raw error ratios rather than burn rates; the threshold lines mark each SLO's error budget "
-            f"(1 - objective: {budgets_text}; blue for availability, purple for latency). A ratio on its SLO's line "
-            f"spends the {period} budget in exactly that period; the burn rate is the ratio divided by that "
-            "line, and the burn-rate alerts fire when it stays a set multiple above it.",
-            "percentunit",
+            "How many times faster than sustainable each shard spends its error budget, per SLO: the error ratio "
+            f"over a paging tier's long window ({SLI_ERRORS}<window>) divided by the SLO's budget ({budgets_text}). "
+            f"At 1 (yellow line) the {period} budget lasts exactly the period; each window's red line is the burn "
+            f"rate at which its alert pages ({tiers_text}), once the tier's short window agrees.",
+            "short",
             (
-                Target(recorded(f"{SLI_ERRORS}1h"), "{{shard}} {{slo}} 1h"),
-                Target(recorded(f"{SLI_ERRORS}6h"), "{{shard}} {{slo}} 6h"),
+                *(_burn_rate(slo, tier) for slo in objectives(config) for tier in paging),
+                *(_uptime_burn_rate(config, tier) for tier in paging),
             ),
-            thresholds=(
-                Threshold(GREEN),
-                Threshold(BLUE, budgets["availability"]),
-                Threshold("purple", budgets["latency"]),
-            ),
+            thresholds=(Threshold(GREEN), Threshold(YELLOW, 1)),
             min=0,
         ),
+    )
+
+
+def _uptime_burn_rate(config: ObservatoryConfig, tier: BurnTier) -> Target:
+    """The uptime SLO's burn rate per shard target (a dead shard has no series with a shard label left)."""
+    budget = 1 - config.slo.availability_objective
+    return Target(
+        f"{UPTIME_ERRORS}{tier.long_window}{{{CLUSTER}}} / {number(budget)}",
+        "{{instance}} " + f"uptime {tier.long_window}",
+        thresholds=(Threshold(GREEN), Threshold(RED, tier.factor)),
+    )
+
+
+def _burn_rate(slo: Objective, tier: BurnTier) -> Target:
+    """One SLO's burn rate over a tier's long window, with the tier's factor as its red line."""
+    ratio = recorded(f"{SLI_ERRORS}{tier.long_window}", f'slo="{slo.name}"')
+    return Target(
+        f"{ratio} / {number(slo.budget)}",
+        "{{shard}} " + f"{slo.name} {tier.long_window}",
+        thresholds=(Threshold(GREEN), Threshold(RED, tier.factor)),
     )
 
 
@@ -391,5 +430,13 @@ def dashboard(config: ObservatoryConfig) -> Dashboard:
         title="Themis Cluster Overview",
         description="Health, throughput, latency and resource use of every Themis shard.",
         tags=("themis", "cluster"),
-        panels=_seed_panels(config) + _extra_panels(config) + _slo_panels(config),
+        rows=(
+            Row("Golden signals per shard", (golden_signals(config),)),
+            Row("Throughput, latency, health and resources", _seed_panels(config)),
+            Row("Capacity", _capacity_panels(config)),
+            Row("Shards", _shard_panels()),
+            Row("GPUs", _gpu_panels(config)),
+            Row("Exporters", _exporter_panels(config)),
+            Row("Service-level objectives", _slo_panels(config)),
+        ),
     )

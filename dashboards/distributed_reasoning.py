@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from observatory.config import ObservatoryConfig
-from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Target, Threshold, ValueMapping
+from observatory.config import ObservatoryConfig, number
+from observatory.dashboards.model import (
+    Dashboard,
+    Panel,
+    PanelKind,
+    QueryFormat,
+    Row,
+    Target,
+    Threshold,
+    Transformation,
+)
 from observatory.dashboards.panels import (
     BLUE,
     GREEN,
@@ -19,11 +28,20 @@ from observatory.dashboards.panels import (
     rises_to,
     series_to_rows,
     share_panel,
+    table_columns,
+    target_stat,
 )
 
 SEQUENTIAL, PARALLEL = 'mode="sequential"', 'mode="parallel"'
 STEP_START = gauge("themis_reasoning_step_start_timestamp_seconds", by=("step",), op="max")
 STEP_END = gauge("themis_reasoning_step_end_timestamp_seconds", by=("step",), op="max")
+# Bars start at the earliest step start shown. A step still running has no end after its start yet.
+STEP_OFFSET = f"{STEP_START} - scalar(min({STEP_START}))"
+STEP_DURATION = f"({STEP_END} - {STEP_START}) >= 0 or on (step) (time() - {STEP_START})"
+# DAGs run minutes apart at most: over an hour both modes have runs to compare, where a rate window has none.
+SPEEDUP_WINDOW = "1h"
+_PARALLEL_MEAN = mean("themis_distributed_cot_latency_seconds", PARALLEL, window=SPEEDUP_WINDOW)
+_SEQUENTIAL_MEAN = mean("themis_distributed_cot_latency_seconds", SEQUENTIAL, window=SPEEDUP_WINDOW)
 
 
 def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
@@ -45,16 +63,17 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "Parallel Execution Speedup",
             PanelKind.TIMESERIES,
             "themis_distributed_cot_latency_seconds",
-            Target(mean("themis_distributed_cot_latency_seconds", PARALLEL), "parallel"),
-            Target(mean("themis_distributed_cot_latency_seconds", SEQUENTIAL), "sequential"),
+            Target(_PARALLEL_MEAN, "parallel"),
+            Target(_SEQUENTIAL_MEAN, "sequential"),
             Target(
-                f"({mean('themis_distributed_cot_latency_seconds', SEQUENTIAL)})"
-                f" / ({mean('themis_distributed_cot_latency_seconds', PARALLEL)})",
+                f"({_SEQUENTIAL_MEAN}) / ({_PARALLEL_MEAN})",
                 "speedup (sequential / parallel)",
                 unit="suffix:×",
                 right_axis=True,
             ),
-            note="Mean wall time per mode; on the right axis the speedup, sequential over parallel.",
+            note=f"Mean wall time per mode over the trailing {SPEEDUP_WINDOW}, so that a point has runs of both "
+            "modes to compare (a rate window of a few scrapes mostly holds none); on the right axis the speedup, "
+            "sequential over parallel, wherever both modes ran.",
         ),
         bucket_distribution(
             "Multi-Perspective Consensus Time",
@@ -68,11 +87,12 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "themis_hierarchical_task_depth",
             Target(
                 increase("themis_hierarchical_task_depth_bucket", by=("le",)),
-                "≤ {{le}} levels",
+                "{{le}}",
                 instant=True,
                 format=QueryFormat.HEATMAP,
             ),
-            note="Tasks per depth bucket (1, 2, 3, 4, 5, 8 levels) over the dashboard's range, one bar per bucket.",
+            note="Tasks per depth bucket (1, 2, 3, 4, 5, 8 levels) over the dashboard's range, one bar per bucket "
+            "named by its deepest level.",
             transformations=series_to_rows(),
             unit="short",
         ),
@@ -85,7 +105,8 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "percentunit",
             (
                 Target(
-                    f"{increase('themis_reasoning_task_success_total')} / {increase('themis_reasoning_task_total')}",
+                    f"{increase('themis_reasoning_task_success_total')}"
+                    f" / ({increase('themis_reasoning_task_total')} > 0)",
                     "success rate",
                     instant=True,
                 ),
@@ -96,15 +117,25 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
         ),
         Panel(
             "DAG Execution Timeline (Gantt Chart)",
-            PanelKind.STATE_TIMELINE,
-            "One row per reasoning step, coloured while the step runs: its latest start "
-            "(themis_reasoning_step_start_timestamp_seconds) is later than its latest end "
-            "(themis_reasoning_step_end_timestamp_seconds). Parallel steps overlap, bottlenecks are long bars. "
-            "The seed's custom Gantt visualisation is a plugin; Grafana's core state timeline is the nearest.",
-            "short",
-            (Target(f"{STEP_START} > bool {STEP_END}", "{{step}}"),),
-            mappings=(ValueMapping(1, "running", BLUE), ValueMapping(0, "idle", "transparent")),
-            thresholds=(Threshold("transparent"), Threshold(BLUE, 1)),
+            PanelKind.BAR_CHART,
+            "The latest run of each reasoning step (the last DAG's steps, where the orchestrator drops the previous "
+            "DAG's when a new one starts), one bar per step from its start to its end: the bar begins at the step's "
+            "start (themis_reasoning_step_start_timestamp_seconds) counted from the earliest start shown, and is as "
+            "long as the step ran (themis_reasoning_step_end_timestamp_seconds minus the start; a step still running "
+            "grows until now). Steps of one level overlap, bottlenecks are long bars. Read from the timestamps, not "
+            "sampled over time, so a step shorter than the scrape interval shows at its real length. The seed's "
+            "custom Gantt visualisation is a plugin; Grafana's core bar chart, horizontal with a transparent "
+            "offset stacked before each duration, is the nearest.",
+            "s",
+            (
+                Target(STEP_OFFSET, "start", instant=True, format=QueryFormat.TABLE, color="transparent"),
+                Target(STEP_DURATION, "duration", instant=True, format=QueryFormat.TABLE, color=BLUE),
+            ),
+            transformations=(
+                *table_columns({"Value #A": "start", "Value #B": "duration"}),
+                Transformation("sortBy", {"sort": [{"field": "start", "desc": False}]}),
+            ),
+            horizontal=True,
             width=24,
             height=10,
         ),
@@ -157,6 +188,20 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     )
 
 
+def _target_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    p = config.panels
+    return (
+        target_stat(
+            f"Consensus Rounds under {number(p.reasoning_consensus_target_seconds)} s",
+            "themis_multi_perspective_consensus_latency_seconds",
+            p.reasoning_consensus_target_seconds,
+            p.consensus_target_share,
+            "consensus rounds",
+            width=6,
+        ),
+    )
+
+
 def dashboard(config: ObservatoryConfig) -> Dashboard:
     """The dashboard for ``config``."""
     return Dashboard(
@@ -164,5 +209,9 @@ def dashboard(config: ObservatoryConfig) -> Dashboard:
         title="Themis Distributed Reasoning",
         description="Multi-step reasoning across shards: chain-of-thought, parallel DAG execution and consensus.",
         tags=("themis", "reasoning"),
-        panels=_seed_panels(config) + _extra_panels(config),
+        rows=(
+            Row("Chains, DAGs and consensus", _seed_panels(config)),
+            Row("Seed targets", _target_panels(config)),
+            Row("Durations", _extra_panels(config)),
+        ),
     )

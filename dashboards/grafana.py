@@ -3,7 +3,7 @@
 grafanalib 0.7.1 writes a stale ``schemaVersion`` (12), legacy fields that the current
 dashboard schema no longer has (``rows``, ``span``, ``error``...) and pre-Grafana-8 JSON for
 the heatmap, gauge and bar gauge panels. This module uses grafanalib where its panels are
-current, small typed panels of its own where they are not (or missing: node graph), and
+current, its own small typed objects (grafana_objects) where they are not or are missing, and
 strips the legacy fields in one pass, so the JSON matches Grafana's current schema.
 """
 
@@ -11,27 +11,50 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-import attr
-from attr.validators import instance_of
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
+from observatory.dashboards.grafana_objects import (
+    DescribedTemplate,
+    HeatmapPanel,
+    NodeGraphPanel,
+    PrometheusTarget,
+    ReducedValuePanel,
+    RowHeader,
+    ThresholdStep,
+)
 from observatory.dashboards.model import (
     Dashboard,
     Panel,
     PanelKind,
+    Row,
     Style,
     Target,
-    TextVariable,
     Threshold,
     ThresholdMode,
+)
+from observatory.dashboards.navigation import (
+    DATASOURCE,
+    Runbooks,
+    annotations,
+    dashboard_links,
+    import_inputs,
+    is_per_shard,
+    runbook_links,
+    shard_data_links,
 )
 
 SCHEMA_VERSION = 39  # what Grafana 11 writes
 GRID_COLUMNS = 24
-DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
-SHARD_QUERY = "label_values(themis_shard_health_status, shard)"
+SHARD_QUERY = 'label_values(themis_shard_health_status{cluster=~"$cluster"}, shard)'
+# A limit or total beside the data: a dashed line without fill, never part of a stack.
+REFERENCE_LINE = (
+    {"id": "custom.lineStyle", "value": {"dash": [10, 10], "fill": "dash"}},
+    {"id": "custom.fillOpacity", "value": 0},
+    {"id": "custom.stacking", "value": {"group": "reference", "mode": "none"}},
+)
 REF_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # Fields grafanalib writes that Grafana's current schema (and its import) no longer knows.
@@ -54,118 +77,6 @@ _LEGACY_FIELDS = {
 }
 # The level of the objects under a key (``templating.list`` holds variables, see ``_modernise``).
 _CHILD_LEVELS = {"panels": "panel", "templating": "templating"}
-
-
-@attr.s
-class PrometheusTarget(g.Target):
-    """A Prometheus query with only the fields of Grafana's Prometheus data query schema."""
-
-    def to_json_data(self) -> dict[str, object]:
-        data: dict[str, object] = {
-            "datasource": self.datasource,
-            "editorMode": "code",
-            "expr": self.expr,
-            "format": self.format,
-            "instant": self.instant,
-            "legendFormat": self.legendFormat,
-            "range": not self.instant,
-            "refId": self.refId,
-        }
-        return data
-
-
-@attr.s
-class ThresholdStep:
-    """A threshold step of the current field-config schema (grafanalib's carries graph-panel fields)."""
-
-    color: str = attr.ib()
-    value: float | None = attr.ib(default=None)
-
-    def to_json_data(self) -> dict[str, object]:
-        return {"color": self.color, "value": self.value}
-
-
-@attr.s
-class DescribedTemplate(g.Template):
-    """A template variable with the description Grafana shows beside it."""
-
-    description: str = attr.ib(default="", validator=instance_of(str))
-
-    def to_json_data(self) -> dict[str, object]:
-        return {**super().to_json_data(), "description": self.description}
-
-
-@attr.s
-class ReducedValuePanel(g.Panel):
-    """Gauge or bar gauge in the Grafana 8+ layout: one reduced value per series."""
-
-    panel_type: str = attr.ib(default="gauge", validator=attr.validators.in_(("gauge", "bargauge")))
-    orientation: str = attr.ib(default="auto")
-
-    def to_json_data(self) -> dict[str, object]:
-        options: dict[str, object] = {
-            "orientation": self.orientation,
-            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            "showThresholdLabels": False,
-            "showThresholdMarkers": True,
-        }
-        if self.panel_type == "bargauge":
-            options = {**options, "displayMode": "gradient", "showUnfilled": True, "valueMode": "color"}
-            del options["showThresholdLabels"], options["showThresholdMarkers"]
-        return self.panel_json({"type": self.panel_type, "options": options})
-
-
-@attr.s
-class HeatmapPanel(g.Panel):
-    """Grafana's current heatmap panel (grafanalib's Heatmap is the pre-Grafana-9 one)."""
-
-    scheme: str = attr.ib(default="Spectral")
-    y_unit: str = attr.ib(default="short")
-    reverse: bool = attr.ib(default=False)
-    # A fixed value range (health 0-1) gets a linear colour scale pinned to it, so the middle of
-    # the scheme means the middle value (0.5, degraded: yellow); counts keep the exponential scale
-    # that lets small buckets show beside large ones.
-    color_min: float | None = attr.ib(default=None)
-    color_max: float | None = attr.ib(default=None)
-
-    def to_json_data(self) -> dict[str, object]:
-        fixed = self.color_min is not None and self.color_max is not None
-        return self.panel_json(
-            {
-                "type": "heatmap",
-                "options": {
-                    "calculate": False,
-                    "cellGap": 1,
-                    "color": {
-                        "exponent": 0.5,
-                        "fill": "dark-orange",
-                        "max": self.color_max,
-                        "min": self.color_min,
-                        "mode": "scheme",
-                        "reverse": self.reverse,
-                        "scale": "linear" if fixed else "exponential",
-                        "scheme": self.scheme,
-                        "steps": 64,
-                    },
-                    "legend": {"show": True},
-                    "rowsFrame": {"layout": "auto"},
-                    "tooltip": {"show": True, "yHistogram": False},
-                    "yAxis": {"axisPlacement": "left", "reverse": False, "unit": self.y_unit},
-                },
-            }
-        )
-
-
-@attr.s
-class NodeGraphPanel(g.Panel):
-    """Grafana's node graph panel, which grafanalib lacks; edges come from ``source``/``target`` fields."""
-
-    edge_unit: str = attr.ib(default="short")
-
-    def to_json_data(self) -> dict[str, object]:
-        return self.panel_json(
-            {"type": "nodeGraph", "options": {"edges": {"mainStatUnit": self.edge_unit}, "nodes": {}}}
-        )
 
 
 def _target(target: Target, index: int) -> PrometheusTarget:
@@ -191,10 +102,15 @@ def _overrides(panel: Panel) -> list[dict[str, object]]:
         if target.thresholds:
             properties.append({"id": "thresholds", "value": _thresholds(target.thresholds)})
             properties.append({"id": "custom.thresholdsStyle", "value": {"mode": "line"}})
+        if target.reference:
+            properties.extend(REFERENCE_LINE)
+        if target.color:
+            properties.append({"id": "color", "value": {"fixedColor": target.color, "mode": "fixed"}})
         if properties:
+            # Merged instant tables have one frame: their columns are told apart by name.
             matcher = (
                 {"id": "byName", "options": target.legend}
-                if panel.kind is PanelKind.TABLE
+                if panel.kind in (PanelKind.TABLE, PanelKind.BAR_CHART)
                 else {"id": "byFrameRefID", "options": REF_IDS[index]}
             )
             overrides.append({"matcher": matcher, "properties": properties})
@@ -206,9 +122,11 @@ def _thresholds(thresholds: Iterable[Threshold], mode: ThresholdMode = Threshold
     return {"mode": mode.value, "steps": steps}
 
 
-def _field_defaults(panel: Panel) -> dict[str, object]:
+def _field_defaults(panel: Panel, links: list[dict[str, object]]) -> dict[str, object]:
+    # The heatmap colours and scales its cells itself (options.color); its fields are counts.
+    heatmap = panel.kind is PanelKind.HEATMAP
     defaults: dict[str, object] = {
-        "unit": panel.unit,
+        "unit": "short" if heatmap else panel.unit,
         "thresholds": _thresholds(panel.thresholds, panel.threshold_mode),
         "mappings": [
             {
@@ -220,17 +138,21 @@ def _field_defaults(panel: Panel) -> dict[str, object]:
         ]
         if panel.mappings
         else [],
+        "links": links,
     }
-    if panel.min is not None:
+    if panel.min is not None and not heatmap:
         defaults["min"] = panel.min
-    if panel.max is not None:
+    if panel.max is not None and not heatmap:
         defaults["max"] = panel.max
-    if panel.color_scheme:
+    coloured = panel.thresholds or any(target.thresholds for target in panel.targets)
+    if panel.color_scheme and not heatmap:
         defaults["color"] = {"mode": panel.color_scheme}
-    elif panel.thresholds and panel.kind is not PanelKind.TIMESERIES:
+    elif coloured and panel.kind is not PanelKind.TIMESERIES:
         defaults["color"] = {"mode": "thresholds"}
-    if panel.kind is PanelKind.TABLE and panel.color_scheme:
+    if panel.kind is PanelKind.TABLE and (panel.color_scheme or coloured):
         defaults["custom"] = {"cellOptions": {"type": "color-background"}, "align": "auto"}
+    if panel.axis_label:
+        defaults["custom"] = {"axisLabel": panel.axis_label}
     return defaults
 
 
@@ -268,13 +190,7 @@ def _grafanalib_panel(panel: Panel, common: dict) -> g.Panel:
     if kind is PanelKind.BAR_GAUGE:
         return ReducedValuePanel(**common, panel_type="bargauge", orientation="horizontal")
     if kind is PanelKind.HEATMAP:
-        return HeatmapPanel(
-            **common,
-            scheme=panel.color_scheme or "Spectral",
-            y_unit=panel.unit,
-            color_min=panel.min,
-            color_max=panel.max,
-        )
+        return HeatmapPanel(**common, scheme=panel.color_scheme or "Spectral", y_unit=panel.unit)
     if kind is PanelKind.PIE_CHART:
         return g.PieChartv2(
             **common,
@@ -288,26 +204,38 @@ def _grafanalib_panel(panel: Panel, common: dict) -> g.Panel:
         sort = [g.TableSortByField(displayName=panel.sort_by, desc=True)] if panel.sort_by else []
         return g.Table(**common, unit=panel.unit, sortBy=sort)
     if kind is PanelKind.BAR_CHART:
+        if panel.horizontal:
+            return g.BarChart(**common, orientation="horizontal", stacking="normal", showValue="never")
         return g.BarChart(**common, showValue="always", xTickLabelRotation=0)
     if kind is PanelKind.STATE_TIMELINE:
         return g.StateTimeline(**common)
     return NodeGraphPanel(**common, edge_unit=panel.unit)
 
 
-def _layout(panels: Iterable[Panel]) -> list[g.GridPos]:
-    """Left to right, top to bottom on Grafana's 24-column grid."""
-    positions, x, y, row_height = [], 0, 0, 0
-    for panel in panels:
-        if x + panel.width > GRID_COLUMNS:
-            x, y, row_height = 0, y + row_height, 0
-        positions.append(g.GridPos(h=panel.height, w=panel.width, x=x, y=y))
-        x, row_height = x + panel.width, max(row_height, panel.height)
-    return positions
+def _layout(rows: Iterable[Row], first_row_id: int) -> list[tuple[Panel | Row, int, g.GridPos]]:
+    """Each row header across the grid, its panels left to right, top to bottom under it.
+
+    Panels keep ids 1..n in reading order (alerts link to them); row headers take the ids after.
+    """
+    placed: list[tuple[Panel | Row, int, g.GridPos]] = []
+    y, panel_id = 0, 1
+    for row_index, row in enumerate(rows):
+        placed.append((row, first_row_id + row_index, g.GridPos(h=1, w=GRID_COLUMNS, x=0, y=y)))
+        x, y, row_height = 0, y + 1, 0
+        for panel in row.panels:
+            if x + panel.width > GRID_COLUMNS:
+                x, y, row_height = 0, y + row_height, 0
+            placed.append((panel, panel_id, g.GridPos(h=panel.height, w=panel.width, x=x, y=y)))
+            x, row_height, panel_id = x + panel.width, max(row_height, panel.height), panel_id + 1
+        y += row_height
+    return placed
 
 
-def _grafana_panel(panel: Panel, panel_id: int, position: g.GridPos) -> g.Panel:
-    overrides = _overrides(panel)
-    field_config: dict[str, object] = {"defaults": _field_defaults(panel), "overrides": overrides}
+def _grafana_panel(panel: Panel, panel_id: int, position: g.GridPos, links: PanelLinks) -> g.Panel:
+    field_config: dict[str, object] = {
+        "defaults": _field_defaults(panel, links.data_links(panel)),
+        "overrides": _overrides(panel),
+    }
     extra: dict[str, object] = {"fieldConfig": field_config, "pluginVersion": "11.0.0"}
     if panel.kind is PanelKind.STAT:
         extra["options"] = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}}
@@ -318,6 +246,8 @@ def _grafana_panel(panel: Panel, panel_id: int, position: g.GridPos) -> g.Panel:
         "targets": [_target(target, index) for index, target in enumerate(panel.targets)],
         "id": panel_id,
         "gridPos": position,
+        "interval": panel.interval,
+        "links": links.panel_links(panel),
         "maxDataPoints": None,
         "transformations": [{"id": t.id, "options": dict(t.options)} for t in panel.transformations],
         "extraJson": extra,
@@ -325,15 +255,61 @@ def _grafana_panel(panel: Panel, panel_id: int, position: g.GridPos) -> g.Panel:
     return _grafanalib_panel(panel, common)
 
 
-def _variables(variables: Iterable[TextVariable]) -> list[g.Template]:
-    templates = [
+@dataclass(frozen=True)
+class PanelLinks:
+    """The links a dashboard's panels carry: per-shard data links into the suite, runbooks of alerts."""
+
+    dashboard: Dashboard
+    suite: tuple[Dashboard, ...]
+    runbooks: Runbooks
+
+    def data_links(self, panel: Panel) -> list[dict[str, object]]:
+        """Per-shard series (or table rows) link to each dashboard filtered to that shard."""
+        if not is_per_shard(panel):
+            return []
+        return shard_data_links(panel, self.suite, row_field=panel.kind is PanelKind.TABLE)
+
+    def panel_links(self, panel: Panel) -> list[dict[str, object]]:
+        """The runbooks of the alerts that point at this panel."""
+        return runbook_links(self.runbooks.get((self.dashboard.uid, panel.title), ()))
+
+
+def _variables(cluster_label: str | None) -> list[g.Template]:
+    cluster = (
+        DescribedTemplate(
+            name="cluster",
+            label="Cluster",
+            query=f"label_values(up, {cluster_label})",
+            dataSource=DATASOURCE,
+            multi=True,
+            includeAll=True,
+            allValue=".*",
+            default="$__all",
+            refresh=2,
+            description="Clusters to show; all by default.",
+        )
+        if cluster_label
+        else DescribedTemplate(
+            name="cluster",
+            label="Cluster",
+            type="constant",
+            query=".*",
+            default=".*",
+            hide=2,
+            description="No cluster label is configured: every query matches all clusters.",
+        )
+    )
+    return [
         DescribedTemplate(
             name="datasource",
             label="Data source",
             type="datasource",
             query="prometheus",
+            # Replaced by the data source chosen on import; provisioning falls back to the default Prometheus.
+            default="${DS_PROMETHEUS}",
             description="The Prometheus that scrapes the Themis cluster.",
         ),
+        cluster,
         DescribedTemplate(
             name="shard",
             label="Shard",
@@ -347,51 +323,31 @@ def _variables(variables: Iterable[TextVariable]) -> list[g.Template]:
             description='Shards to show; every shard-labelled query filters on shard=~"$shard".',
         ),
     ]
-    for variable in variables:
-        value = f"{variable.value:g}"
-        templates.append(
-            DescribedTemplate(
-                name=variable.name,
-                label=variable.label,
-                type="textbox",
-                query=value,
-                default=value,
-                description=variable.description,
-            )
-        )
-    return templates
 
 
-def _links(dashboard: Dashboard, others: Iterable[Dashboard]) -> list[g.DashboardLink]:
-    return [
-        g.DashboardLink(
-            title=other.title,
-            type="link",
-            uri=f"/d/{other.uid}/{other.slug}",
-            keepTime=True,
-            includeVars=False,
-            icon="dashboard",
-            tooltip=other.description,
-        )
-        for other in others
-        if other.uid != dashboard.uid
-    ]
-
-
-def to_grafanalib(dashboard: Dashboard, suite: Iterable[Dashboard]) -> g.Dashboard:
-    """The grafanalib dashboard for ``dashboard``, linking to the rest of ``suite``."""
-    positions = _layout(dashboard.panels)
-    panels = [_grafana_panel(panel, index, positions[index - 1]) for index, panel in enumerate(dashboard.panels, 1)]
+def to_grafanalib(
+    dashboard: Dashboard, suite: Iterable[Dashboard], runbooks: Runbooks, cluster_label: str | None
+) -> g.Dashboard:
+    """The grafanalib dashboard for ``dashboard``, linking to the rest of ``suite`` and to runbooks."""
+    suite = tuple(suite)
+    links = PanelLinks(dashboard, suite, runbooks)
+    panels: list[g.Panel] = []
+    for item, item_id, position in _layout(dashboard.rows, len(dashboard.panels) + 1):
+        if isinstance(item, Row):
+            panels.append(RowHeader(title=item.title, id=item_id, gridPos=position))
+        else:
+            panels.append(_grafana_panel(item, item_id, position, links))
     return g.Dashboard(
         title=dashboard.title,
         uid=dashboard.uid,
         description=dashboard.description,
         tags=list(dashboard.tags),
         panels=panels,
-        templating=g.Templating(_variables(dashboard.variables)),
-        links=_links(dashboard, suite),
+        templating=g.Templating(_variables(cluster_label)),
+        annotations=g.Annotations(annotations()),
+        links=[],
         schemaVersion=SCHEMA_VERSION,
-        time=g.Time("now-6h", "now"),
+        time=g.Time(dashboard.time_from, "now"),
         timezone="browser",
         refresh="30s",
         graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
@@ -416,7 +372,16 @@ def _modernise(node: object, level: str = "dashboard") -> object:
     return result
 
 
-def render(dashboard: Dashboard, suite: Iterable[Dashboard]) -> str:
+def render(
+    dashboard: Dashboard, suite: Iterable[Dashboard], runbooks: Runbooks, cluster_label: str | None = None
+) -> str:
     """The dashboard's JSON: sorted keys, two-space indent, trailing newline; the same on every run."""
-    data = json.loads(json.dumps(to_grafanalib(dashboard, suite).to_json_data(), cls=DashboardEncoder))
-    return json.dumps(_modernise(data), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    suite = tuple(suite)
+    data = json.loads(
+        json.dumps(to_grafanalib(dashboard, suite, runbooks, cluster_label).to_json_data(), cls=DashboardEncoder)
+    )
+    modern = _modernise(data)
+    # Set after the clean-up: grafanalib's own link and import fields are the legacy ones it drops.
+    modern["links"] = dashboard_links(dashboard, suite)
+    modern["__inputs"] = import_inputs()
+    return json.dumps(modern, sort_keys=True, indent=2, ensure_ascii=False) + "\n"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from observatory.config import ObservatoryConfig
-from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Target, Threshold
+from observatory.config import ObservatoryConfig, number
+from observatory.dashboards.golden_signals import topology_health
+from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Row, Target, Threshold
 from observatory.dashboards.panels import (
     GREEN,
     RED,
@@ -16,8 +17,8 @@ from observatory.dashboards.panels import (
     metric_panel,
     percent,
     rate,
-    select,
     table_columns,
+    target_stat,
 )
 
 PAIR = ("source_shard", "destination_shard")
@@ -115,7 +116,7 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "Orchestrator Task Distribution",
             PanelKind.PIE_CHART,
             "themis_orchestrator_tasks_total",
-            Target(rate("themis_orchestrator_tasks_total", by=("domain",), window="10m"), "{{domain}}"),
+            Target(rate("themis_orchestrator_tasks_total", by=("domain",), window="10m"), "{{domain}}", instant=True),
             note="Share of tasks per domain (legal, finance, medical, technical, other), per second over 10 minutes.",
             per_second=True,
         ),
@@ -130,17 +131,13 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
         Panel(
             "Network Topology Health",
             PanelKind.STAT,
-            "Share of the selected shards whose themis_shard_health_status is 1 (healthy). "
-            f"Red below {percent(p.network_health_red_ratio)}, yellow below {percent(p.network_health_green_ratio)},"
-            f" green from {percent(p.network_health_green_ratio)}.",
+            "Share of the selected shards whose themis_shard_health_status is 1 (healthy), out of every shard with "
+            f"a scrape target in job {config.jobs.shards}: a shard whose target does not answer exposes no health "
+            "at all and counts as not healthy (the seed's count over the health series alone reads 100 % while a "
+            f"shard is dead). Red below {percent(p.network_health_red_ratio)}, yellow below"
+            f" {percent(p.network_health_green_ratio)}, green from {percent(p.network_health_green_ratio)}.",
             "percentunit",
-            (
-                Target(
-                    f"(count({select('themis_shard_health_status')} == 1) or vector(0))"
-                    f" / count({select('themis_shard_health_status')})",
-                    "healthy shards",
-                ),
-            ),
+            (Target(topology_health(config), "healthy shards"),),
             thresholds=falls_below(p.network_health_red_ratio, p.network_health_green_ratio),
             min=0,
             max=1,
@@ -166,6 +163,20 @@ EXTRA_PANELS = (
 )
 
 
+def _target_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    p = config.panels
+    return (
+        target_stat(
+            f"Consensus Rounds under {number(p.consensus_target_seconds)} s",
+            "themis_multi_perspective_consensus_latency_seconds",
+            p.consensus_target_seconds,
+            p.consensus_target_share,
+            "consensus rounds",
+            width=6,
+        ),
+    )
+
+
 def dashboard(config: ObservatoryConfig) -> Dashboard:
     """The dashboard for ``config``."""
     return Dashboard(
@@ -173,5 +184,9 @@ def dashboard(config: ObservatoryConfig) -> Dashboard:
         title="Themis Inter-Cerebral Communication",
         description="Brain-inspired view of shard-to-shard communication: LoRA sharing, federated RAG and consensus.",
         tags=("themis", "inter-cerebral"),
-        panels=_seed_panels(config) + EXTRA_PANELS,
+        rows=(
+            Row("Shard-to-shard communication", _seed_panels(config)),
+            Row("Seed targets", _target_panels(config)),
+            Row("Transfers and fan-out", EXTRA_PANELS),
+        ),
     )

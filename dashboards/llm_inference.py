@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from observatory.config import ObservatoryConfig, number
 from observatory.config.vocabulary import KV_MISS_RATIO, REQUESTS_RATE, TOKENS_PER_SECOND
-from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Style, Target, Threshold
+from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Row, Style, Target, Threshold
 from observatory.dashboards.panels import (
     GREEN,
     RED,
@@ -23,6 +23,7 @@ from observatory.dashboards.panels import (
     rises_to,
     share_panel,
     table_columns,
+    target_stat,
 )
 
 # Cold starts are rare: a one-hour window keeps a point on the graph between loads.
@@ -49,6 +50,7 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "themis_inference_batch_size",
             "Batches per size bucket over time (sizes 1-32 and above). Target: most batches between 8 and 16 "
             "(good GPU utilisation).",
+            scrape_interval=config.prometheus.scrape_interval,
             color_scheme="Blues",
         ),
         Panel(
@@ -214,6 +216,7 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
         ),
     )
 
+
 def _serving_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     t, p = config.thresholds, config.panels
     return (
@@ -273,12 +276,14 @@ def _serving_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "Prompt Length",
             "themis_inference_request_prompt_tokens",
             "Requests per prompt-length bucket over time.",
+            scrape_interval=config.prometheus.scrape_interval,
             color_scheme="Blues",
         ),
         bucket_heatmap(
             "Generation Length",
             "themis_inference_request_generation_tokens",
             "Requests per generation-length bucket over time.",
+            scrape_interval=config.prometheus.scrape_interval,
             color_scheme="Blues",
         ),
         metric_panel(
@@ -294,6 +299,20 @@ def _serving_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     )
 
 
+def _target_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    bound = config.panels.lora_switch_target_seconds
+    return (
+        target_stat(
+            f"LoRA Switches under {number(bound * 1000)} ms",
+            "themis_lora_switch_latency_seconds",
+            bound,
+            0.95,
+            "LoRA adapter switches (the seed's p95 target)",
+            width=6,
+        ),
+    )
+
+
 def dashboard(config: ObservatoryConfig) -> Dashboard:
     """The dashboard for ``config``."""
     return Dashboard(
@@ -301,5 +320,10 @@ def dashboard(config: ObservatoryConfig) -> Dashboard:
         title="Themis LLM Inference",
         description="Detailed LLM inference metrics: token speed, batching, KV cache, LoRA adapters and latency.",
         tags=("themis", "llm"),
-        panels=_seed_panels(config) + _extra_panels(config) + _serving_panels(config),
+        rows=(
+            Row("Tokens, batching, cache and adapters", _seed_panels(config)),
+            Row("Seed targets", _target_panels(config)),
+            Row("Outcomes, models and memory", _extra_panels(config)),
+            Row("Serving: first token, queueing, lengths and finish reasons", _serving_panels(config)),
+        ),
     )

@@ -64,6 +64,10 @@ class Target:
     unit: str | None = None
     right_axis: bool = False
     thresholds: tuple[Threshold, ...] = ()
+    # A limit or total drawn beside the data (VRAM total, purchase price): a dashed line, never stacked.
+    reference: bool = False
+    # A fixed colour for this query's series ("transparent" hides a Gantt bar's offset).
+    color: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,12 @@ class Panel:
     color_scheme: str | None = None
     transformations: tuple[Transformation, ...] = ()
     sort_by: str | None = None
+    # Grafana's minimum step (and so $__interval): windows of one step never overlap.
+    interval: str | None = None
+    # What the y axis counts, where the unit alone does not say it (€ per day).
+    axis_label: str | None = None
+    # Bar charts: horizontal bars with stacked fields (a Gantt chart's offset and duration).
+    horizontal: bool = False
     width: int = 12
     height: int = 8
 
@@ -122,25 +132,29 @@ class Panel:
 
 
 @dataclass(frozen=True)
-class TextVariable:
-    """A dashboard variable holding a number the queries use (a price), editable in the dashboard."""
+class Row:
+    """A titled group of panels, laid out under a row header."""
 
-    name: str
-    label: str
-    value: float
-    description: str
+    title: str
+    panels: tuple[Panel, ...]
 
 
 @dataclass(frozen=True)
 class Dashboard:
-    """One dashboard: identity, its panels in reading order, and any extra variables."""
+    """One dashboard: identity and its rows of panels in reading order."""
 
     uid: str
     title: str
     description: str
     tags: tuple[str, ...]
-    panels: tuple[Panel, ...]
-    variables: tuple[TextVariable, ...] = ()
+    rows: tuple[Row, ...]
+    # Cost needs weeks to mean anything; operational dashboards open on the last hours.
+    time_from: str = "now-6h"
+
+    @property
+    def panels(self) -> tuple[Panel, ...]:
+        """Every panel, row after row."""
+        return tuple(panel for row in self.rows for panel in row.panels)
 
     def __post_init__(self) -> None:
         titles = [panel.title for panel in self.panels]

@@ -6,10 +6,11 @@ window, units and descriptions taken from the catalogue) the same on every dashb
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from observatory.catalogue import CATALOGUE
-from observatory.config import number
+from observatory.config import duration, number, seconds
 from observatory.dashboards.model import Panel, PanelKind, QueryFormat, Target, Threshold, Transformation
 from observatory.metric import Metric, MetricType, Unit
 
@@ -43,15 +44,19 @@ def metric(name: str) -> Metric:
     return resolved[0]
 
 
+# Every selector filters on the cluster variable: all clusters (.*) unless the configuration names a cluster label.
+CLUSTER = 'cluster=~"$cluster"'
+
+
 def select(name: str, *matchers: str) -> str:
-    """A selector for ``name``, filtered by the ``$shard`` variable where the metric has a shard label."""
-    filters = [*(['shard=~"$shard"'] if "shard" in metric(name).label_names else []), *matchers]
-    return f"{name}{{{', '.join(filters)}}}" if filters else name
+    """A selector for ``name`` in the chosen clusters, filtered by ``$shard`` where the metric has a shard label."""
+    filters = [CLUSTER, *(['shard=~"$shard"'] if "shard" in metric(name).label_names else []), *matchers]
+    return f"{name}{{{', '.join(filters)}}}"
 
 
 def recorded(name: str, *matchers: str) -> str:
-    """A selector for a recorded series (every one keeps ``shard``), filtered by the ``$shard`` variable."""
-    filters = ['shard=~"$shard"', *matchers]
+    """A selector for a recorded series (every one keeps ``shard``), filtered by the variables."""
+    filters = [CLUSTER, 'shard=~"$shard"', *matchers]
     return f"{name}{{{', '.join(filters)}}}"
 
 
@@ -86,10 +91,10 @@ def quantile(q: float, histogram: str, *matchers: str, by: Iterable[str] = ()) -
 
 
 def mean(histogram: str, *matchers: str, by: Iterable[str] = (), window: str = RATE_WINDOW) -> str:
-    """Mean observation of a histogram: rate of the sum over rate of the count."""
+    """Mean observation of a histogram: rate of the sum over rate of the count; none (not NaN) when idle."""
     return (
         f"{rate(histogram + '_sum', *matchers, by=by, window=window)}"
-        f" / {rate(histogram + '_count', *matchers, by=by, window=window)}"
+        f" / ({rate(histogram + '_count', *matchers, by=by, window=window)} > 0)"
     )
 
 
@@ -136,22 +141,24 @@ def metric_panel(
 
 def share_panel(title: str, counter: str, label: str, note: str) -> Panel:
     """A pie chart of how a counter's increase over the dashboard's range splits by ``label``."""
-    target = Target(increase(counter, by=(label,)), "{{" + label + "}}")
+    # Instant: a pie shows one value per slice, so a range query would be evaluated at every step for nothing.
+    target = Target(increase(counter, by=(label,)), "{{" + label + "}}", instant=True)
     return metric_panel(title, PanelKind.PIE_CHART, counter, target, note=note)
 
 
-def bucket_distribution(title: str, histogram: str, note: str, by_hint: str = "", **options) -> Panel:
+def bucket_distribution(title: str, histogram: str, note: str, **options) -> Panel:
     """How many observations fell in each bucket over the dashboard's range, as bars.
 
     Prometheus histograms are already bucketed, so the heatmap query format (which turns
-    cumulative ``le`` buckets into per-bucket counts) and a bar gauge show the distribution;
-    Grafana's histogram panel would bucket raw values a second time.
+    cumulative ``le`` buckets into per-bucket counts, ordered by bound) and a bar gauge show the
+    distribution; Grafana's histogram panel would bucket raw values a second time. The legend is the
+    bare bound, which Grafana orders numerically.
     """
     expr = increase(histogram + "_bucket", by=("le",))
-    target = Target(expr, "≤ {{le}}" + by_hint, instant=True, format=QueryFormat.HEATMAP)
+    target = Target(expr, "{{le}}", instant=True, format=QueryFormat.HEATMAP)
     description = describe(
         histogram,
-        f"Observations per bucket over the dashboard's range (bucket bounds in "
+        f"Observations per bucket over the dashboard's range, each bar named by its upper bound (in "
         f"{metric(histogram).unit.value or 'units'}). {note} The seed names a histogram panel; Prometheus has "
         "already bucketed the observations, so a bar per bucket shows the distribution (Grafana's histogram "
         "panel would bucket the values a second time).",
@@ -159,13 +166,52 @@ def bucket_distribution(title: str, histogram: str, note: str, by_hint: str = ""
     return Panel(title, PanelKind.BAR_GAUGE, description, "short", (target,), **options)
 
 
-def bucket_heatmap(title: str, histogram: str, note: str, **options) -> Panel:
-    """A heatmap over time of a histogram's per-bucket counts (y: bucket bound, colour: count)."""
+def bucket_heatmap(title: str, histogram: str, note: str, scrape_interval: str, **options) -> Panel:
+    """A heatmap over time of a histogram's per-bucket counts (y: bucket bound, colour: count).
+
+    Each cell counts the observations of one step: the increase over ``$__interval``, which is the
+    step, so windows never overlap and no observation is counted twice. The panel's minimum
+    interval keeps a window at least two scrapes long, so that ``increase`` has two samples.
+    """
     target = Target(
-        increase(histogram + "_bucket", by=("le",), window=RATE_WINDOW), "{{le}}", format=QueryFormat.HEATMAP
+        increase(histogram + "_bucket", by=("le",), window="$__interval"), "{{le}}", format=QueryFormat.HEATMAP
     )
     options.setdefault("unit", GRAFANA_UNITS[metric(histogram).unit])
+    options.setdefault("interval", duration(2 * seconds(scrape_interval)))
     return Panel(title, PanelKind.HEATMAP, describe(histogram, note), targets=(target,), **options)
+
+
+def le_pattern(bound: float) -> str:
+    """A regex for a bucket bound as any client writes it in ``le`` (Go and prometheus_client: 2.0, others: 2)."""
+    return re.escape(number(bound)).replace("\\", "\\\\") + "(\\\\.0)?"
+
+
+def share_below(histogram: str, bound: float, *matchers: str) -> str:
+    """The share of a histogram's observations over the dashboard's range at or below ``bound``.
+
+    No observations give no value rather than NaN (0/0).
+    """
+    le = f'le=~"{le_pattern(bound)}"'
+    below = increase(histogram + "_bucket", le, *matchers)
+    total = increase(histogram + "_count", *matchers)
+    return f"{below} / ({total} > 0)"
+
+
+def target_stat(title: str, histogram: str, bound: float, share: float, what: str, **options) -> Panel:
+    """A stat of the share of observations under a seed target's bound: red below the share, green from it."""
+    return Panel(
+        title,
+        PanelKind.STAT,
+        f"Share of {what} at or below {number(bound)} {metric(histogram).unit.value} over the dashboard's range "
+        f"({histogram}); the target is {number(share * 100)} %: red below it, green from it. Empty without "
+        "observations.",
+        "percentunit",
+        (Target(share_below(histogram, bound), "under target", instant=True),),
+        thresholds=(Threshold(RED), Threshold(GREEN, share)),
+        min=0,
+        max=1,
+        **options,
+    )
 
 
 def matrix(rows: str, columns: str) -> tuple[Transformation, ...]:

@@ -8,7 +8,7 @@ from observatory.dashboards.model import (
     Panel,
     PanelKind,
     QueryFormat,
-    Style,
+    Row,
     Target,
     Threshold,
     ThresholdMode,
@@ -28,6 +28,7 @@ from observatory.dashboards.panels import (
     rises_to,
     rows_to_fields,
     table_columns,
+    target_stat,
     unit_of,
 )
 
@@ -51,6 +52,7 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "themis_vector_search_latency_seconds",
             "Queries per latency bucket over time; the seed's 5, 10, 50, 100 ms bounds are the catalogue's 0.005, "
             "0.01, 0.05, 0.1 s buckets. Target: 95 % of queries under 10 ms on a GPU index.",
+            scrape_interval=config.prometheus.scrape_interval,
             color_scheme="Oranges",
         ),
         Panel(
@@ -110,15 +112,20 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
         Panel(
             "GPU Memory Usage (FAISS-specific)",
             PanelKind.TIMESERIES,
-            "Device memory FAISS holds per shard, stacked: the index (themis_faiss_index_vram_bytes) and search "
-            "scratch space (themis_faiss_scratch_vram_bytes); the total should fit in the GPU's memory "
-            "(themis_vram_total_bytes). Both are 0 for a CPU index.",
+            "Device memory FAISS holds, one line per shard: the index (themis_faiss_index_vram_bytes) plus search "
+            "scratch space (themis_faiss_scratch_vram_bytes), and the index alone. Dashed, each shard's GPU memory "
+            "(themis_vram_total_bytes): the FAISS total should stay under it. The seed's stacked area would add "
+            "shards together, so no line would mean one GPU. Both are 0 for a CPU index.",
             "bytes",
             (
+                Target(
+                    f"{gauge('themis_faiss_index_vram_bytes')} + {gauge('themis_faiss_scratch_vram_bytes')}",
+                    "FAISS total {{shard}}",
+                ),
                 Target(gauge("themis_faiss_index_vram_bytes"), "index {{shard}}"),
-                Target(gauge("themis_faiss_scratch_vram_bytes"), "scratch {{shard}}"),
+                Target(gauge("themis_vram_total_bytes"), "VRAM total {{shard}}", reference=True),
             ),
-            style=Style.STACKED_AREA,
+            min=0,
         ),
     )
 
@@ -157,6 +164,20 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     )
 
 
+def _target_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    bound = config.thresholds.vector_search_p95_seconds
+    return (
+        target_stat(
+            f"Searches under {number(bound * 1000)} ms",
+            "themis_vector_search_latency_seconds",
+            bound,
+            0.95,
+            "vector searches (the p95 target of a GPU index)",
+            width=6,
+        ),
+    )
+
+
 def dashboard(config: ObservatoryConfig) -> Dashboard:
     """The dashboard for ``config``."""
     return Dashboard(
@@ -164,5 +185,9 @@ def dashboard(config: ObservatoryConfig) -> Dashboard:
         title="Themis Vector Search",
         description="FAISS vector search performance: queries per second, latency, recall and GPU memory.",
         tags=("themis", "vector-search"),
-        panels=_seed_panels(config) + _extra_panels(config),
+        rows=(
+            Row("Search performance and memory", _seed_panels(config)),
+            Row("Seed targets", _target_panels(config)),
+            Row("Latency and outcomes", _extra_panels(config)),
+        ),
     )

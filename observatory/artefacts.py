@@ -15,6 +15,7 @@ from pathlib import Path
 from observatory import dashboards, rules
 from observatory.catalogue import CATALOGUE
 from observatory.config import DEFAULT_CONFIG, ObservatoryConfig
+from observatory.dashboards.navigation import Runbook
 from observatory.docs import metrics_markdown
 
 # Globs whose every match is generated: a file there that no producer makes is stale.
@@ -26,12 +27,21 @@ def panel_linker(config: ObservatoryConfig) -> rules.PanelLink:
     return partial(dashboards.panel_link, dashboards.dashboards(config))
 
 
+def runbooks(config: ObservatoryConfig) -> dashboards.Runbooks:
+    """Each panel an alert points at, with the runbooks of those alerts."""
+    found: dict[tuple[str, str], list[Runbook]] = {}
+    for group in rules.rule_groups(config):
+        for alert in group.alerts:
+            found.setdefault(alert.panel, []).append(Runbook(alert.name, alert.runbook_url))
+    return {panel: tuple(alerts) for panel, alerts in found.items()}
+
+
 def all_artefacts(config: ObservatoryConfig = DEFAULT_CONFIG) -> dict[str, str]:
     """Every generated file for ``config``, keyed by its path relative to the repository root."""
     suite = dashboards.dashboards(config)
     producers: tuple[Mapping[str, str], ...] = (
         {"docs/metrics.md": metrics_markdown(CATALOGUE)},
-        dashboards.artefacts(suite),
+        dashboards.artefacts(suite, runbooks(config), config.cluster),
         rules.artefacts(config, panel_linker(config)),
     )
     files: dict[str, str] = {}

@@ -10,7 +10,7 @@ from observatory.rules.alerts_targets import targets_group
 from observatory.rules.links import PanelLink, with_links
 from observatory.rules.model import Group, Rule, names_in
 from observatory.rules.promtool_tests import alert_test_file, recording_test_file
-from observatory.rules.recording import recording_group
+from observatory.rules.recording import recording_group, serving_recording_group
 from observatory.rules.render import rule_file
 from observatory.rules.runbooks import runbooks_markdown
 from observatory.rules.slo import slo_groups
@@ -27,6 +27,7 @@ def rule_groups(config: ObservatoryConfig, panel_link: PanelLink | None = None) 
     """
     groups = [
         recording_group(),
+        serving_recording_group(),
         *slo_groups(config),
         inference_group(config),
         resources_group(config),

@@ -14,6 +14,7 @@ from observatory.config.vocabulary import (
     CLUSTER_LATENCY_QUANTILE,
     CLUSTER_REQUESTS_RATE,
     CPU_USAGE,
+    GPU_ENERGY_1H,
     KV_MISS_RATIO,
     LATENCY_BUCKET_RATE,
     LATENCY_QUANTILE,
@@ -22,15 +23,18 @@ from observatory.config.vocabulary import (
     QUEUE_USAGE,
     RAM_USAGE,
     REQUESTS_RATE,
+    SUCCESSES_1H,
+    TOKENS_1H,
     TOKENS_PER_SECOND,
     TTFT_QUANTILE,
     VECTOR_SEARCH_QUANTILE,
     VRAM_USAGE,
 )
-from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, counter, gauge, histogram
+from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, STEP_SECONDS, counter, gauge, histogram
 from observatory.rules.model import Case, Group, Labels, Recording, Series, number
 
 GROUP = "themis-recording"
+SERVING_GROUP = "themis-serving-recording"
 
 _LATENCY = CATALOGUE["themis_inference_latency_seconds"]
 _LORA_SWITCH = CATALOGUE["themis_lora_switch_latency_seconds"]
@@ -85,6 +89,31 @@ def tokens_history(tokens_per_second: float) -> tuple[Series, ...]:
     return (
         counter("themis_generated_tokens_total", (*SHARD, ("model", "mistral-7b")), tokens_per_second * 0.5),
         counter("themis_inference_stage_latency_seconds_sum", generation, 0.5),
+    )
+
+
+# An hour's increase needs an hour of samples: these histories run a full hour, evaluated at its end.
+HOUR_SAMPLES, HOUR_END = 60, "60m"
+
+
+def hour_counter(name: str, labels: Labels, per_second: float) -> Series:
+    """A counter rising ``per_second`` for an hour, so its increase over the hour is 3600 times that."""
+    return Series(name, labels, f"0+{number(per_second * STEP_SECONDS)}x{HOUR_SAMPLES}")
+
+
+def successes_history(per_second: float) -> tuple[Series, ...]:
+    """Successful inference requests at ``per_second`` beside server errors at the same rate, for an hour."""
+    model = (*SHARD, ("model", "mistral-7b"))
+    name = "themis_inference_requests_total"
+    return tuple(hour_counter(name, (*model, ("status", status)), per_second) for status in ("success", "server_error"))
+
+
+def tokens_processed_history(prompt_per_second: float, generated_per_second: float) -> tuple[Series, ...]:
+    """Prompt and generated tokens counted at the given rates for an hour."""
+    labels = (*SHARD, ("model", "mistral-7b"))
+    return (
+        hour_counter("themis_prompt_tokens_total", labels, prompt_per_second),
+        hour_counter("themis_generated_tokens_total", labels, generated_per_second),
     )
 
 
@@ -201,27 +230,6 @@ def recording_group() -> Group:
             vector_search_history,
             {0.95: 0.004, 0.99: 0.008},
         ),
-        *_quantile_rules(
-            TTFT_QUANTILE,
-            "sum by (shard, le) (rate(themis_inference_time_to_first_token_seconds_bucket[5m]))",
-            "Time-to-first-token quantile of each shard over 5 minutes, in seconds (queueing included).",
-            ttft_history,
-            {0.95: 0.8},
-        ),
-        *_quantile_rules(
-            QUEUE_TIME_QUANTILE,
-            "sum by (shard, le) (rate(themis_inference_queue_time_seconds_bucket[5m]))",
-            "Queue-time quantile of each shard's inference requests over 5 minutes, in seconds.",
-            queue_time_history,
-            {0.95: 1.5},
-        ),
-        Recording(
-            QUEUE_USAGE,
-            "max by (shard) (themis_requests_waiting) / max by (shard) (themis_request_queue_capacity)",
-            ("shard",),
-            "Share of each shard's admission-queue places taken (0-1); at 1 it answers 429 and is not ready.",
-            case=Case(queue_usage_history(0.25), 0.25, SHARD),
-        ),
         Recording(
             TOKENS_PER_SECOND,
             "sum by (shard) (rate(themis_generated_tokens_total[5m]))"
@@ -260,5 +268,57 @@ def recording_group() -> Group:
             "Share of each GPU's device memory in use (0-1).",
             case=Case(vram_history(0.75), 0.75, GPU_OUTPUT),
         ),
+        Recording(
+            SUCCESSES_1H,
+            'sum by (shard) (increase(themis_inference_requests_total{status="success"}[1h]))',
+            ("shard",),
+            "Inference requests each shard answered successfully over the last hour.",
+            case=Case(successes_history(1.0), 3600.0, SHARD, at=HOUR_END),
+        ),
+        Recording(
+            GPU_ENERGY_1H,
+            "sum by (shard) (increase(themis_gpu_energy_joules_total[1h]))",
+            ("shard",),
+            "Energy each shard's GPUs drew over the last hour, in joules.",
+            case=Case(
+                (hour_counter("themis_gpu_energy_joules_total", GPU_SERIES, 450.0),), 1_620_000.0, SHARD, at=HOUR_END
+            ),
+        ),
+        Recording(
+            TOKENS_1H,
+            "sum by (shard) (increase(themis_prompt_tokens_total[1h]))"
+            " + sum by (shard) (increase(themis_generated_tokens_total[1h]))",
+            ("shard",),
+            "Tokens each shard processed (prompt and generated) over the last hour.",
+            case=Case(tokens_processed_history(3.0, 1.0), 14_400.0, SHARD, at=HOUR_END),
+        ),
     ]
     return Group(GROUP, tuple(rules))
+
+
+def serving_recording_group() -> Group:
+    """Recording rules of the serving signals: first-token and queue-time quantiles, queue usage."""
+    rules = [
+        *_quantile_rules(
+            TTFT_QUANTILE,
+            "sum by (shard, le) (rate(themis_inference_time_to_first_token_seconds_bucket[5m]))",
+            "Time-to-first-token quantile of each shard over 5 minutes, in seconds (queueing included).",
+            ttft_history,
+            {0.95: 0.8},
+        ),
+        *_quantile_rules(
+            QUEUE_TIME_QUANTILE,
+            "sum by (shard, le) (rate(themis_inference_queue_time_seconds_bucket[5m]))",
+            "Queue-time quantile of each shard's inference requests over 5 minutes, in seconds.",
+            queue_time_history,
+            {0.95: 1.5},
+        ),
+        Recording(
+            QUEUE_USAGE,
+            "max by (shard) (themis_requests_waiting) / max by (shard) (themis_request_queue_capacity)",
+            ("shard",),
+            "Share of each shard's admission-queue places taken (0-1); at 1 it answers 429 and is not ready.",
+            case=Case(queue_usage_history(0.25), 0.25, SHARD),
+        ),
+    ]
+    return Group(SERVING_GROUP, tuple(rules))

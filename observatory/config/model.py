@@ -238,6 +238,11 @@ class PanelThresholds:
     reasoning_duration_red_seconds: float = 300.0
     gpu_utilization_good_ratio: Ratio = Ratio(0.7)
     gpu_utilization_excellent_ratio: Ratio = Ratio(0.85)
+    # Seed targets read as the share of observations under a bound (a stat beside each bucket panel).
+    consensus_target_seconds: float = 0.5
+    reasoning_consensus_target_seconds: float = 1.0
+    consensus_target_share: Ratio = Ratio(0.9)
+    lora_switch_target_seconds: float = 0.1
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ KV_MISS_RATIO = "shard:themis_kv_cache_misses_per_lookup:ratio_rate5m"
 CPU_USAGE = "shard:themis_cpu_usage:ratio_rate5m"
 RAM_USAGE = "shard:themis_ram_usage:ratio"
 VRAM_USAGE = "shard_gpu:themis_vram_usage:ratio"
+# Hourly amounts for the cost dashboard: a trailing hour's increase, summed or averaged over days, so that
+# cost panels never evaluate a raw multi-day window at every step.
+SUCCESSES_1H = "shard:themis_inference_successes:increase1h"
+GPU_ENERGY_1H = "shard:themis_gpu_energy_joules:increase1h"
+TOKENS_1H = "shard:themis_processed_tokens:increase1h"
 # SLO series: the error ratio over a window is SLI_ERRORS + window (…ratio_rate5m, …ratio_rate30d).
 SLI_ERRORS = "shard:themis_slo_errors_per_request:ratio_rate"
 BUDGET_REMAINING = "shard:themis_slo_error_budget_remaining:ratio"

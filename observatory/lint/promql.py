@@ -18,16 +18,21 @@ COUNTER_FUNCTIONS = frozenset({"rate", "irate", "increase", "resets"})
 # Functions that may look at a counter's raw samples without misreading them.
 RAW_SAFE_FUNCTIONS = frozenset({"absent", "absent_over_time", "timestamp", "present_over_time"})
 RAW_SAFE_AGGREGATIONS = frozenset({"count", "group"})
-# Series every Prometheus server has about its targets and alerts.
+# Labels Prometheus puts on every target's series: the job and instance, and what relabelling adds to each
+# target (the shard it belongs to, and the cluster where several clusters share one Prometheus).
+TARGET_LABELS = frozenset({"job", "instance", "shard", "cluster"})
+# Labels a global view (Thanos, Mimir) adds to every series, recorded ones included: each Prometheus's cluster.
+EXTERNAL_LABELS = frozenset({"cluster"})
+# Series every Prometheus server has about its targets and alerts (alerts keep their targets' labels).
 BUILTIN_SERIES: Mapping[str, frozenset[str]] = {
-    "up": frozenset({"job", "instance"}),
-    "ALERTS": frozenset({"alertname", "alertstate", "severity"}),
+    "up": TARGET_LABELS,
+    "ALERTS": frozenset({"alertname", "alertstate", "severity"}) | TARGET_LABELS,
 }
-TARGET_LABELS = frozenset({"job", "instance"})
 
 # Interval variables in seconds or milliseconds are numbers, the others durations.
 _GRAFANA_NUMERIC_INTERVAL = re.compile(r"\$\{?__(interval|range)_(s|ms)\}?")
-_GRAFANA_INTERVAL = re.compile(r"\$\{?__(rate_interval|interval|range)(?::\w+)?\}?")
+# A format suffix (``${__range:...}``) exists only inside braces: ``$__range:5m`` is a subquery's range and step.
+_GRAFANA_INTERVAL = re.compile(r"\$__(rate_interval|interval|range)\b|\$\{__(rate_interval|interval|range)(?::\w+)?\}")
 _GRAFANA_VARIABLE = re.compile(r"\$\{?\w+(?::\w+)?\}?")
 
 
@@ -139,7 +144,7 @@ class QueryChecker:
                 labels.add("le")
             return frozenset(labels), metric.type, suffix
         if name in self.recorded:
-            return self.recorded[name], None, ""
+            return self.recorded[name] | EXTERNAL_LABELS, None, ""
         if name in BUILTIN_SERIES:
             return BUILTIN_SERIES[name], None, ""
         return None

@@ -9,12 +9,33 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
+from observatory.artefacts import all_artefacts
+from observatory.config import DEFAULT_CONFIG, ObservatoryConfig
+
 register_default_plugins()
+# Grafana's export format wraps the dashboard model with what its import UI reads: the data source inputs.
+IMPORT_FIELDS = frozenset({"__inputs"})
+
+
+def generated(config: ObservatoryConfig = DEFAULT_CONFIG) -> dict[str, str]:
+    """The dashboard JSON files ``observatory generate`` writes for ``config``, keyed by path."""
+    return {path: text for path, text in all_artefacts(config).items() if path.startswith("dashboards/generated/")}
+
+
+def rendered(config: ObservatoryConfig = DEFAULT_CONFIG) -> dict[str, dict]:
+    """The generated dashboards, decoded, keyed by uid."""
+    return {json.loads(text)["uid"]: json.loads(text) for text in generated(config).values()}
+
+
+def panels_of(data: dict) -> list[dict]:
+    """A dashboard's panels, without the row headers."""
+    return [panel for panel in data["panels"] if panel["type"] != "row"]
 
 
 def sdk_round_trip(data: dict) -> dict:
-    """``data`` decoded by the SDK's dashboard model and encoded again."""
-    return json.loads(json.dumps(Dashboard.from_json(data), cls=JSONEncoder))
+    """``data`` decoded by the SDK's dashboard model and encoded again (the import fields kept aside)."""
+    decoded = json.loads(json.dumps(Dashboard.from_json(data), cls=JSONEncoder))
+    return {**decoded, **{key: data[key] for key in IMPORT_FIELDS if key in data}}
 
 
 def unknown_fields(original: object, decoded: object, path: str = "") -> Iterator[str]:

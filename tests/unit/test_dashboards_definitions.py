@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -16,6 +15,7 @@ from observatory.dashboards.cluster_overview import slo_budgets
 from observatory.dashboards.cost_roi import dashboard
 from observatory.dashboards.panels import metric, rate
 from observatory.lint.promql import QueryChecker
+from support.dashboards import panels_of, rendered
 
 SUITE = dashboards.dashboards(DEFAULT_CONFIG)
 SLO_BUDGETS = slo_budgets(DEFAULT_CONFIG)
@@ -91,7 +91,7 @@ PLUGIN_PANELS = {
 
 
 def _rendered() -> dict[str, dict]:
-    return {json.loads(text)["uid"]: json.loads(text) for text in dashboards.artefacts(SUITE).values()}
+    return rendered()
 
 
 def test_the_six_dashboards_have_the_stable_uids() -> None:
@@ -101,14 +101,14 @@ def test_the_six_dashboards_have_the_stable_uids() -> None:
 
 @pytest.mark.parametrize("uid", SEED_PANELS)
 def test_every_seed_panel_is_there(uid: str) -> None:
-    titles = [panel["title"] for panel in _rendered()[uid]["panels"]]
+    titles = [panel["title"] for panel in panels_of(_rendered()[uid])]
     missing = [title for title in SEED_PANELS[uid] if title not in titles]
     assert not missing, f"{uid} lacks seed panels {missing}"
 
 
 def test_every_panel_has_a_description_and_a_unit() -> None:
     for data in _rendered().values():
-        for panel in data["panels"]:
+        for panel in panels_of(data):
             assert panel["description"].strip(), panel["title"]
             assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
 
@@ -121,9 +121,9 @@ def test_single_metric_panels_take_their_description_from_the_catalogue() -> Non
 
 
 def test_plugin_panels_name_their_stand_in() -> None:
-    panels = {p["title"]: p for data in _rendered().values() for p in data["panels"]}
+    panels = _panels_by_title()
     assert panels["Federated RAG Query Flow"]["type"] == "nodeGraph"
-    assert panels["DAG Execution Timeline (Gantt Chart)"]["type"] == "state-timeline"
+    assert panels["DAG Execution Timeline (Gantt Chart)"]["type"] == "barchart"
     for title, word in PLUGIN_PANELS.items():
         assert word.lower() in panels[title]["description"].lower(), title
 
@@ -187,7 +187,7 @@ SEED_UNITS = {
 
 
 def _panels_by_title() -> dict[str, dict]:
-    return {p["title"]: p for data in _rendered().values() for p in data["panels"]}
+    return {p["title"]: p for data in _rendered().values() for p in panels_of(data)}
 
 
 def _steps(thresholds: dict) -> list[tuple[str, float | None]]:
@@ -214,20 +214,23 @@ def test_per_query_targets_are_threshold_lines(where: tuple[str, str], expected:
 
 @pytest.mark.parametrize(("title", "unit"), SEED_UNITS.items())
 def test_seed_units_are_converted(title: str, unit: str) -> None:
-    assert _panels_by_title()[title]["fieldConfig"]["defaults"]["unit"] == unit
+    panel = _panels_by_title()[title]
+    # A heatmap's bucket bounds are its y axis; its cells count observations.
+    heatmap = panel["type"] == "heatmap"
+    assert (panel["options"]["yAxis"] if heatmap else panel["fieldConfig"]["defaults"])["unit"] == unit
 
 
 def test_shard_health_maps_values_and_colours_green_to_red() -> None:
     panel = _panels_by_title()["Shard Health Heatmap"]
+    # A state timeline: Grafana's heatmap would hide the 0 cells and has no row for a shard without series.
+    assert panel["type"] == "state-timeline"
     mappings = panel["fieldConfig"]["defaults"]["mappings"][0]["options"]
     assert {value: (m["text"], m["color"]) for value, m in mappings.items()} == {
         "1": ("healthy", GREEN),
         "0.5": ("degraded", YELLOW),
         "0": ("unhealthy", RED),
+        "-1": ("down", RED),
     }
-    # Linear and pinned to 0-1, so 0.5 lands on the scheme's middle colour (yellow).
-    color = panel["options"]["color"]
-    assert (color["scheme"], color["scale"], color["min"], color["max"]) == ("RdYlGn", "linear", 0, 1)
 
 
 def test_collaboration_matrix_has_source_on_x_and_starts_blue_at_zero() -> None:
@@ -277,7 +280,7 @@ def test_variables_datasource_and_multi_select_shard() -> None:
         assert variables["datasource"]["type"] == "datasource"
         assert variables["datasource"]["query"] == "prometheus"
         shard = variables["shard"]
-        assert shard["query"] == "label_values(themis_shard_health_status, shard)"
+        assert shard["query"] == 'label_values(themis_shard_health_status{cluster=~"$cluster"}, shard)'
         assert shard["multi"] and shard["includeAll"]
         assert shard["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
 
@@ -289,14 +292,14 @@ def test_links_reach_the_other_five() -> None:
         assert {url.split("/")[2] for url in urls} == set(SEED_PANELS) - {uid}
 
 
-def test_cost_prices_are_variables_used_by_the_queries() -> None:
+def test_cost_prices_are_numbers_from_the_configuration() -> None:
     board = dashboard(replace(DEFAULT_CONFIG, costs=CostPrices(electricity_eur_per_kwh=0.31)))
-    variables = {v.name: v.value for v in board.variables}
-    assert variables["electricity_price"] == 0.31
-    exprs = " ".join(t.expr for p in board.panels for t in p.targets)
-    for name in variables:
-        assert f"${name}" in exprs, name
-    assert "0.31" not in exprs and "0.14" not in exprs
+    exprs = [t.expr for p in board.panels for t in p.targets]
+    # A price is a number in the query: no dashboard text box, so no decimal comma can break it.
+    assert any("* 0.31" in expr for expr in exprs)
+    assert not any("0.14" in expr or "$electricity" in expr for expr in exprs)
+    data = rendered()["themis-cost-roi"]
+    assert [v["type"] for v in data["templating"]["list"] if v["type"] == "textbox"] == []
 
 
 def test_every_query_passes_the_lint() -> None:
@@ -357,7 +360,7 @@ RECORDED_PANELS = {
 def test_panels_query_the_recorded_series(panel: tuple[str, str], series: str) -> None:
     exprs = _exprs(*panel)
     assert series in rules.recorded_series(DEFAULT_CONFIG)
-    assert any(f'{series}{{shard=~"$shard"}}' in expr for expr in exprs), exprs
+    assert any(f'{series}{{cluster=~"$cluster", shard=~"$shard"}}' in expr for expr in exprs), exprs
 
 
 def test_recorded_series_replace_the_raw_queries() -> None:
@@ -366,10 +369,10 @@ def test_recorded_series_replace_the_raw_queries() -> None:
     assert not any("themis_inference_latency_seconds_bucket{" in expr for expr in latency)
     assert not any("themis_cpu_seconds_total" in e for e in _exprs("themis-cluster-overview", "CPU/GPU Utilization"))
     memory = _exprs("themis-cluster-overview", "Memory Usage (RAM + VRAM)")
-    assert 'shard:themis_ram_usage:ratio{shard=~"$shard"}' in memory
+    assert 'shard:themis_ram_usage:ratio{cluster=~"$cluster", shard=~"$shard"}' in memory
     assert not any("_bytes" in expr for expr in memory)
     assert _exprs("themis-llm-inference", "Tokens per Second") == [
-        'shard:themis_generated_tokens_per_second:ratio_rate5m{shard=~"$shard"}'
+        'shard:themis_generated_tokens_per_second:ratio_rate5m{cluster=~"$cluster", shard=~"$shard"}'
     ]
 
 
@@ -377,15 +380,37 @@ def test_cluster_overview_ends_with_the_slo_section() -> None:
     board = SUITE[0]
     assert [panel.title for panel in board.panels[-2:]] == ["Error Budget Remaining", "SLO Burn Rate"]
     budget, burn = board.panels[-2:]
-    assert budget.unit == burn.unit == "percentunit"
+    assert budget.unit == "percentunit"
     assert budget.description and burn.description
-    assert _exprs(board.uid, budget.title) == ['shard:themis_slo_error_budget_remaining:ratio{shard=~"$shard"}']
-    assert [(t.color, t.value) for t in budget.thresholds] == [("red", None), ("yellow", 0), ("green", 0.25)]
-    assert _exprs(board.uid, burn.title) == [
-        f'shard:themis_slo_errors_per_request:ratio_rate{window}{{shard=~"$shard"}}' for window in ("1h", "6h")
+    assert _exprs(board.uid, budget.title) == [
+        'shard:themis_slo_error_budget_remaining:ratio{cluster=~"$cluster", shard=~"$shard"}',
+        # Uptime is per scrape target: a dead shard has no series of its own left to carry its name.
+        'instance:themis_slo_error_budget_remaining:ratio{cluster=~"$cluster"}',
     ]
-    assert {t.value for t in burn.thresholds} - {None} == set(SLO_BUDGETS.values())
-    assert "30-day" in budget.description and "objective" in burn.description
+    assert [(t.color, t.value) for t in budget.thresholds] == [("red", None), ("yellow", 0), ("green", 0.25)]
+    assert "30-day" in budget.description and "budget" in burn.description
+
+
+def test_burn_rate_is_the_error_ratio_over_the_budget_with_the_paging_lines() -> None:
+    burn = _panels_by_title()["SLO Burn Rate"]
+    exprs = {t["legendFormat"]: t["expr"] for t in burn["targets"]}
+    ratio = 'shard:themis_slo_errors_per_request:ratio_rate{}{{cluster=~"$cluster", shard=~"$shard", slo="{}"}}'
+    # Burn rate: the share of bad requests divided by the share the objective allows (99.9 % -> 0.001).
+    assert exprs["{{shard}} availability 1h"] == f"{ratio.format('1h', 'availability')} / 0.001"
+    assert exprs["{{shard}} latency 6h"] == f"{ratio.format('6h', 'latency')} / 0.05"
+    uptime = 'instance:themis_slo_errors_per_scrape:ratio_rate1h{cluster=~"$cluster"}'
+    assert exprs["{{instance}} uptime 1h"] == f"{uptime} / 0.001"
+    lines = {
+        o["matcher"]["options"]: _steps(p["value"])
+        for o in burn["fieldConfig"]["overrides"]
+        for p in o["properties"]
+        if p["id"] == "thresholds"
+    }
+    refs = {t["legendFormat"]: t["refId"] for t in burn["targets"]}
+    # The SRE workbook's paging tiers: 14.4 over 1 hour, 6 over 6 hours; 1 is the sustainable rate.
+    assert lines[refs["{{shard}} availability 1h"]] == [(GREEN, None), (RED, 14.4)]
+    assert lines[refs["{{shard}} latency 6h"]] == [(GREEN, None), (RED, 6)]
+    assert _steps(burn["fieldConfig"]["defaults"]["thresholds"]) == [(GREEN, None), (YELLOW, 1)]
 
 
 def test_slo_budget_lines_match_the_rules() -> None:
@@ -393,9 +418,13 @@ def test_slo_budget_lines_match_the_rules() -> None:
     assert budgets == pytest.approx(SLO_BUDGETS)
 
 
-def test_the_slo_section_leaves_existing_panel_ids_alone() -> None:
-    assert panel_link("themis-cluster-overview", "Total Throughput").endswith("viewPanel=1")
-    assert panel_link("themis-cluster-overview", "Aggregate Latency").endswith("viewPanel=2")
+def test_panel_ids_follow_the_reading_order_and_rows_come_after() -> None:
+    assert panel_link("themis-cluster-overview", "Golden Signals per Shard").endswith("viewPanel=1")
+    assert panel_link("themis-cluster-overview", "Total Throughput").endswith("viewPanel=2")
+    data = _rendered()["themis-cluster-overview"]
+    panel_ids = [p["id"] for p in panels_of(data)]
+    assert panel_ids == list(range(1, len(panel_ids) + 1))
+    assert min(p["id"] for p in data["panels"] if p["type"] == "row") > len(panel_ids)
 
 
 def test_panel_helpers_resolve_series_through_the_catalogue() -> None:

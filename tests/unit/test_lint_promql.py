@@ -63,6 +63,12 @@ def test_grafana_variables_become_parsable_values_outside_strings() -> None:
     assert substitute_grafana_variables(expr) == 'rate(x_total{shard=~"$shard"}[5m]) * 1 * 1 / 1'
 
 
+def test_a_subquery_over_an_interval_variable_keeps_its_step() -> None:
+    # `$__range:1h` is a subquery's range and step; only `${__range:raw}` carries a format.
+    expr = "avg_over_time((sum(x))[$__range:1h]) + rate(y[${__interval}]) + rate(z[${__range:raw}])"
+    assert substitute_grafana_variables(expr) == "avg_over_time((sum(x))[5m:1h]) + rate(y[5m]) + rate(z[5m])"
+
+
 def test_referenced_metrics_resolves_histogram_series() -> None:
     checker = QueryChecker(CATALOGUE, RECORDED)
     names = checker.referenced_metrics("rate(themis_inference_latency_seconds_sum[5m]) / rate(themis_cpus[5m])")
