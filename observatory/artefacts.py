@@ -9,21 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from observatory import dashboards, rules
+from observatory import dashboards, manifests, rules
 from observatory.catalogue import CATALOGUE
 from observatory.docs import metrics_markdown
 
 Producer = Callable[[], Mapping[str, str]]
 
 # Globs whose every match is generated: a file there that no producer makes is stale.
-GENERATED_GLOBS = ("dashboards/generated/*.json", "rules/*.yml", "rules/tests/*.yml")
+GENERATED_GLOBS = ("dashboards/generated/*.json", "rules/*.yml", "rules/tests/*.yml", "deploy/**/*.*")
 
 
 def _docs() -> dict[str, str]:
     return {"docs/metrics.md": metrics_markdown(CATALOGUE)}
 
 
-PRODUCERS: tuple[Producer, ...] = (_docs, dashboards.artefacts, rules.artefacts)
+PRODUCERS: tuple[Producer, ...] = (_docs, dashboards.artefacts, rules.artefacts, manifests.artefacts)
 
 
 def all_artefacts() -> dict[str, str]:

@@ -1,0 +1,36 @@
+"""alertmanager.yml: routes by severity to a webhook, and the SLO burn-rate inhibit rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from observatory.manifests.config import DeployConfig
+from observatory.rules.mixin import rule_groups
+from observatory.rules.runbooks import inhibit_rules
+
+RECEIVER = "webhook"
+
+
+def alertmanager_config(config: DeployConfig) -> dict[str, Any]:
+    """The whole alertmanager.yml: critical alerts repeat hourly, warnings every four hours."""
+    alerts = [alert for group in rule_groups(config.rules) for alert in group.alerts]
+    return {
+        "route": {
+            "receiver": RECEIVER,
+            "group_by": ["alertname", "shard", "slo"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": [
+                {
+                    "receiver": RECEIVER,
+                    "matchers": ['severity="critical"'],
+                    "group_wait": "10s",
+                    "repeat_interval": "1h",
+                },
+                {"receiver": RECEIVER, "matchers": ['severity="warning"']},
+            ],
+        },
+        "inhibit_rules": inhibit_rules(alerts),
+        "receivers": [{"name": RECEIVER, "webhook_configs": [{"url": config.webhook_url, "send_resolved": True}]}],
+    }

@@ -1,0 +1,66 @@
+"""Grafana: a sidecar ConfigMap per dashboard, and provisioning files for a Grafana without the sidecar."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from observatory import dashboards
+from observatory.manifests.config import DeployConfig
+from observatory.manifests.documents import app_labels, metadata
+
+# Where the provisioning provider reads dashboards from: mount dashboards/generated there.
+DASHBOARDS_PATH = "/var/lib/grafana/dashboards/themis"
+DATASOURCE_UID = "themis-prometheus"
+
+
+def dashboard_config_maps(config: DeployConfig) -> dict[str, dict[str, Any]]:
+    """One ConfigMap per dashboard, keyed by the dashboard's slug, labelled for the Grafana sidecar."""
+    key, value = config.grafana_dashboard_label
+    annotations = {config.grafana_folder_annotation: config.grafana_folder}
+    maps = {}
+    for path, text in dashboards.artefacts().items():
+        file_name = PurePosixPath(path).name
+        slug = PurePosixPath(path).stem
+        labels = {**app_labels("dashboards", slug), key: value}
+        maps[slug] = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": metadata(f"themis-dashboard-{slug}", config.grafana_namespace, labels, annotations),
+            "data": {file_name: text},
+        }
+    return maps
+
+
+def datasource_provisioning(config: DeployConfig) -> dict[str, Any]:
+    """The Prometheus data source, the default one, which every dashboard's datasource variable lists."""
+    return {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Prometheus",
+                "type": "prometheus",
+                "uid": DATASOURCE_UID,
+                "access": "proxy",
+                "url": config.prometheus_url,
+                "isDefault": True,
+            }
+        ],
+    }
+
+
+def dashboard_provisioning(config: DeployConfig) -> dict[str, Any]:
+    """A file provider loading the six dashboards into the configured folder, read-only."""
+    return {
+        "apiVersion": 1,
+        "providers": [
+            {
+                "name": "themis",
+                "folder": config.grafana_folder,
+                "type": "file",
+                "disableDeletion": True,
+                "allowUiUpdates": False,
+                "options": {"path": DASHBOARDS_PATH},
+            }
+        ],
+    }
