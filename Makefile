@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # llama.cpp's default build uses -march=native; a portable build runs on any x86-64 host.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
-DEBIAN_TOOLCHAIN := prometheus prometheus-alertmanager prometheus-node-exporter
+# binary:Debian package, installed by `make toolchain` when the binary is missing.
+DEBIAN_TOOLCHAIN := promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
+	prometheus-node-exporter:prometheus-node-exporter kubectl:kubernetes-client
 
 .PHONY: all install dashboards generate lint test test-fast bench toolchain clean
 
@@ -30,15 +32,16 @@ dashboards: $(VENV)/.installed
 
 generate: dashboards
 
-## Install promtool, Prometheus, Alertmanager and node_exporter from Debian when missing.
+## Install promtool, Prometheus, Alertmanager, node_exporter and kubectl from Debian when missing.
 toolchain:
-	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null \
-	    || ! command -v prometheus-node-exporter >/dev/null; then \
+	@missing=""; \
+	for pair in $(DEBIAN_TOOLCHAIN); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing $(DEBIAN_TOOLCHAIN) from Debian"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_TOOLCHAIN) >/dev/null; \
+	    echo "installing$$missing from Debian"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "promtool is missing: install Debian's $(DEBIAN_TOOLCHAIN) (needs root)" >&2; exit 1; \
+	    echo "missing Debian packages:$$missing (installing them needs root)" >&2; exit 1; \
 	  fi; \
 	fi
 
