@@ -19,6 +19,7 @@ from observatory.runtime.admission import InFlightLimiter
 from observatory.runtime.batcher import SearchBatcher
 from observatory.runtime.engine import Completion, LlamaEngine, ModelFacts
 from observatory.runtime.errors import ShardError, input_error, not_found, unavailable
+from observatory.runtime.faults import FaultInjector
 from observatory.runtime.health import HEALTH_SCORES, ShardState, overall_status
 from observatory.runtime.metrics import ShardMetrics
 from observatory.runtime.placement import choose_placement, llama_gpu_layers
@@ -71,6 +72,7 @@ class Shard:
         self.index: VectorIndex | None = None
         self.batcher: SearchBatcher | None = None
         self.texts: dict[int, str] = {}
+        self.faults = FaultInjector()
         self.startup_error: str | None = None
         self.started = False
         self.started_monotonic = time.monotonic()
@@ -136,7 +138,7 @@ class Shard:
 
     def refresh_health(self) -> str:
         """The health status now, also recorded in ``themis_shard_health_status``."""
-        status = overall_status(self.state())
+        status = "unhealthy" if self.faults.unhealthy else overall_status(self.state())
         self.metrics.gauge("themis_shard_health_status", HEALTH_SCORES[status])
         return status
 
@@ -146,6 +148,7 @@ class Shard:
         """Run one completion and record it (a refusal is recorded from its HTTP status by the app)."""
         started = time.perf_counter()
         self._require_started()
+        await self.faults.before_request()
         if len(request.prompt) > self.settings.max_prompt_chars:
             raise input_error("prompt", f"prompt: longer than {self.settings.max_prompt_chars} characters")
         wanted = [(adapter.name, adapter.scale) for adapter in request.adapters]
@@ -246,6 +249,7 @@ class Shard:
         started = time.perf_counter()
         queries = request.as_queries()
         index = self._require_index()
+        await self.faults.before_request()
         if request.k > index.count:
             raise input_error("k", f"k: {request.k} is larger than the index ({index.count} vectors)")
         vectors = await self._vectors(queries, "queries" if request.queries is not None else None)
