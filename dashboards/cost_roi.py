@@ -6,8 +6,7 @@ queries reference, so changing a price never means editing a query.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from observatory.config import CostPrices, ObservatoryConfig
 from observatory.dashboards.model import (
     Dashboard,
     Panel,
@@ -17,7 +16,18 @@ from observatory.dashboards.model import (
     TextVariable,
     Threshold,
 )
-from observatory.dashboards.panels import GREEN, RANGE_WINDOW, RED, gauge, increase, mean, rate, select, table_columns
+from observatory.dashboards.panels import (
+    GREEN,
+    RANGE_WINDOW,
+    RED,
+    gauge,
+    increase,
+    mean,
+    percent,
+    rate,
+    select,
+    table_columns,
+)
 
 SECONDS_PER_DAY = 86_400
 SECONDS_PER_MONTH = 30 * SECONDS_PER_DAY
@@ -25,55 +35,40 @@ JOULES_PER_KWH = 3_600_000
 SUCCESS = 'status="success"'
 
 
-@dataclass(frozen=True)
-class CostParameters:
-    """Prices the cost panels use; the defaults come from the seed (000, Cost & ROI dashboard)."""
-
-    # An RTX 4090 (about €1,800) written off over 36 months.
-    gpu_cost_per_month_eur: float = 50.0
-    # The seed's 450 W ≈ €1.5/day is 10.8 kWh a day, about €0.14/kWh.
-    electricity_eur_per_kwh: float = 0.14
-    # The seed's GPT-4 price per query (the seed writes $0.03; taken as euros).
-    api_price_per_query_eur: float = 0.03
-    # The seed's GPT-4 API price per million tokens.
-    api_price_per_million_tokens_eur: float = 30.0
-    # What one GPU cost to buy: the amount break-even must recover.
-    gpu_purchase_eur: float = 1800.0
-
-    def variables(self) -> tuple[TextVariable, ...]:
-        """The prices as dashboard variables, named as the queries reference them."""
-        return (
-            TextVariable(
-                "gpu_cost_per_month",
-                "GPU €/month",
-                self.gpu_cost_per_month_eur,
-                "Hardware cost of one GPU per month (amortisation), in euros.",
-            ),
-            TextVariable(
-                "electricity_price",
-                "Electricity €/kWh",
-                self.electricity_eur_per_kwh,
-                "Electricity price in euros per kilowatt-hour.",
-            ),
-            TextVariable(
-                "api_price_per_query",
-                "API €/query",
-                self.api_price_per_query_eur,
-                "What one query costs on the hosted API compared with (GPT-4), in euros.",
-            ),
-            TextVariable(
-                "api_price_per_million_tokens",
-                "API €/1M tokens",
-                self.api_price_per_million_tokens_eur,
-                "What a million tokens cost on the hosted API compared with (GPT-4), in euros.",
-            ),
-            TextVariable(
-                "gpu_purchase_price",
-                "GPU purchase €",
-                self.gpu_purchase_eur,
-                "Purchase price of one GPU, which break-even recovers, in euros.",
-            ),
-        )
+def price_variables(prices: CostPrices) -> tuple[TextVariable, ...]:
+    """The prices as dashboard variables, named as the queries reference them."""
+    return (
+        TextVariable(
+            "gpu_cost_per_month",
+            "GPU €/month",
+            prices.gpu_cost_per_month_eur,
+            "Hardware cost of one GPU per month (amortisation), in euros.",
+        ),
+        TextVariable(
+            "electricity_price",
+            "Electricity €/kWh",
+            prices.electricity_eur_per_kwh,
+            "Electricity price in euros per kilowatt-hour.",
+        ),
+        TextVariable(
+            "api_price_per_query",
+            "API €/query",
+            prices.api_price_per_query_eur,
+            "What one query costs on the hosted API compared with (GPT-4), in euros.",
+        ),
+        TextVariable(
+            "api_price_per_million_tokens",
+            "API €/1M tokens",
+            prices.api_price_per_million_tokens_eur,
+            "What a million tokens cost on the hosted API compared with (GPT-4), in euros.",
+        ),
+        TextVariable(
+            "gpu_purchase_price",
+            "GPU purchase €",
+            prices.gpu_purchase_eur,
+            "Purchase price of one GPU, which break-even recovers, in euros.",
+        ),
+    )
 
 
 GPUS = f"count({select('themis_gpu_info')})"
@@ -112,7 +107,8 @@ COST_MODEL_NOTE = (
 )
 
 
-def _panels() -> tuple[Panel, ...]:
+def _panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    p = config.panels
     return (
         Panel(
             "Cost per 1M Tokens",
@@ -146,11 +142,16 @@ def _panels() -> tuple[Panel, ...]:
         Panel(
             "GPU Utilization Rate",
             PanelKind.GAUGE,
-            "Mean GPU utilisation of the selected shards (themis_gpu_utilization_ratio). Target: above 70 % "
-            "(good ROI), above 85 % (excellent).",
+            "Mean GPU utilisation of the selected shards (themis_gpu_utilization_ratio). Target: above"
+            f" {percent(p.gpu_utilization_good_ratio)} (good ROI), above {percent(p.gpu_utilization_excellent_ratio)}"
+            " (excellent).",
             "percentunit",
             (Target(gauge("themis_gpu_utilization_ratio", by=(), op="avg"), "GPU utilisation"),),
-            thresholds=(Threshold(RED), Threshold(GREEN, 0.7), Threshold("dark-green", 0.85)),
+            thresholds=(
+                Threshold(RED),
+                Threshold(GREEN, p.gpu_utilization_good_ratio),
+                Threshold("dark-green", p.gpu_utilization_excellent_ratio),
+            ),
             min=0,
             max=1,
         ),
@@ -242,14 +243,13 @@ def _panels() -> tuple[Panel, ...]:
     )
 
 
-def dashboard(parameters: CostParameters | None = None) -> Dashboard:
-    """The Cost & ROI dashboard for the given prices (the seed's defaults when omitted)."""
-    parameters = parameters or CostParameters()
+def dashboard(config: ObservatoryConfig) -> Dashboard:
+    """The Cost & ROI dashboard at the configured prices."""
     return Dashboard(
         uid="themis-cost-roi",
         title="Themis Cost & ROI",
         description="Business metrics: cost per token and query, savings against a hosted API, break-even.",
         tags=("themis", "cost"),
-        panels=_panels(),
-        variables=parameters.variables(),
+        panels=_panels(config),
+        variables=price_variables(config.costs),
     )

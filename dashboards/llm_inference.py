@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from observatory.config import ObservatoryConfig, number
+from observatory.config.vocabulary import KV_MISS_RATIO, REQUESTS_RATE, TOKENS_PER_SECOND
 from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Style, Target, Threshold
 from observatory.dashboards.panels import (
     GREEN,
@@ -14,6 +16,7 @@ from observatory.dashboards.panels import (
     increase,
     mean,
     metric_panel,
+    percent,
     quantile,
     rate,
     recorded,
@@ -21,192 +24,203 @@ from observatory.dashboards.panels import (
     share_panel,
     table_columns,
 )
-from observatory.rules.model import number
-from observatory.rules.recording import KV_MISS_RATIO, REQUESTS_RATE, TOKENS_PER_SECOND
-from observatory.rules.thresholds import DEFAULT_CONFIG
 
-# Seed 002: CUDA memory fragmentation set in near this rate on one RTX 4070; the alert's threshold.
-FRAGMENTATION_RISK_QPS = DEFAULT_CONFIG.thresholds.fragmentation_risk_requests_per_second
 # Cold starts are rare: a one-hour window keeps a point on the graph between loads.
 LOAD_WINDOW = "1h"
 
-SEED_PANELS = (
-    metric_panel(
-        "Tokens per Second",
-        PanelKind.TIMESERIES,
-        "themis_generated_tokens_total",
-        Target(recorded(TOKENS_PER_SECOND), "{{shard}}"),
-        note="Shown per shard as decode speed: tokens generated per second spent in the generation stage, over "
-        f"5 minutes (recorded as {TOKENS_PER_SECOND}). "
-        "Red below 20 tok/s, yellow below 50, green from 50.",
-        per_second=True,
-        thresholds=falls_below(20, 50),
-    ),
-    bucket_heatmap(
-        "Batch Size Utilization (Continuous Batching)",
-        "themis_inference_batch_size",
-        "Batches per size bucket over time (sizes 1-32 and above). Target: most batches between 8 and 16 "
-        "(good GPU utilisation).",
-        color_scheme="Blues",
-    ),
-    Panel(
-        "KV Cache Efficiency (PagedAttention)",
-        PanelKind.TIMESERIES,
-        "KV-cache utilisation per shard (themis_kv_cache_usage_ratio: fraction of the context's cells holding "
-        "tokens) and miss rate (themis_kv_cache_misses_total over themis_kv_cache_lookups_total over 5 minutes, "
-        f"recorded as {KV_MISS_RATIO}). Targets, drawn as lines: "
-        "utilisation above 70 % (green line), miss rate below 20 % (red line; the alert fires above 30 %).",
-        "percentunit",
-        (
-            Target(
-                gauge("themis_kv_cache_usage_ratio", op="avg"),
-                "utilisation {{shard}}",
-                thresholds=(Threshold(RED), Threshold(GREEN, 0.7)),
-            ),
-            Target(
-                recorded(KV_MISS_RATIO),
-                "miss rate {{shard}}",
-                thresholds=(Threshold(GREEN), Threshold(RED, 0.2)),
-            ),
-        ),
-        min=0,
-        max=1,
-    ),
-    bucket_distribution(
-        "LoRA Adapter Switching Time",
-        "themis_lora_switch_latency_seconds",
-        "Seed buckets 0-50, 50-100, 100-200, >200 ms are the catalogue's 0.05, 0.1, 0.2 s bounds. Target: 95 % "
-        "of switches under 0.1 s; the alert fires when p95 exceeds 0.2 s.",
-    ),
-    metric_panel(
-        "Model Loading Time (Cold Start)",
-        PanelKind.TIMESERIES,
-        "themis_model_load_latency_seconds",
-        Target(
-            mean("themis_model_load_latency_seconds", by=("shard", "model"), window=LOAD_WINDOW), "{{shard}} {{model}}"
-        ),
-        note="Mean load time per model over the past hour. Typical: 5-15 s for 7B models, 30-60 s for 70B; "
-        "the seed sets no threshold, and one bound would flag every normal 70B load.",
-    ),
-    metric_panel(
-        "Inference Latency Breakdown",
-        PanelKind.TIMESERIES,
-        "themis_inference_stage_latency_seconds",
-        Target(mean("themis_inference_stage_latency_seconds", by=("stage",)), "{{stage}}"),
-        note="Mean time per request in each stage, stacked: tokenize (seed: encode), prompt_eval (forward) and "
-        "generation (decode). The seed's stacked bar chart over time is a time series drawn as stacked bars.",
-        style=Style.STACKED_BARS,
-    ),
-    metric_panel(
-        "Active LoRA Adapters",
-        PanelKind.STAT,
-        "themis_active_lora_adapters",
-        Target(gauge("themis_active_lora_adapters"), "{{shard}}"),
-        note="Per shard; yellow (memory pressure) above 8 adapters.",
-        # Adapters are whole: the seed's "warning if >8" starts at 9, and 8 loaded adapters stay green.
-        thresholds=(Threshold(GREEN), Threshold(YELLOW, 9)),
-    ),
-    share_panel(
-        "Model Type Distribution",
-        "themis_inference_requests_total",
-        "model",
-        "Share of requests per model over the dashboard's range.",
-    ),
-)
 
-EXTRA_PANELS = (
-    metric_panel(
-        "Inference Outcomes",
-        PanelKind.TIMESERIES,
-        "themis_inference_requests_total",
-        Target(rate("themis_inference_requests_total", by=("shard", "status")), "{{shard}} {{status}}"),
-        note="Per second by shard and outcome.",
-        unit="reqps",
-        style=Style.STACKED_AREA,
-    ),
-    metric_panel(
-        "Inference Latency p95 by Model",
-        PanelKind.TIMESERIES,
-        "themis_inference_latency_seconds",
-        Target(quantile(0.95, "themis_inference_latency_seconds", by=("model",)), "{{model}}"),
-        thresholds=rises_to(1, 2),
-    ),
-    metric_panel(
-        "Prompt Tokens",
-        PanelKind.TIMESERIES,
-        "themis_prompt_tokens_total",
-        Target(rate("themis_prompt_tokens_total", by=("shard", "model")), "{{shard}} {{model}}"),
-        note="Per second.",
-        per_second=True,
-    ),
-    share_panel(
-        "LoRA Adapter Usage",
-        "themis_lora_adapter_requests_total",
-        "adapter",
-        "Share per adapter over the dashboard's range.",
-    ),
-    Panel(
-        "Loaded Models",
-        PanelKind.TABLE,
-        "Models loaded per shard (themis_model_loaded = 1) with the size of their weights (themis_model_size_bytes).",
-        "short",
-        (
-            Target(
-                gauge("themis_model_loaded", by=("shard", "model"), op="max") + " == 1",
-                "Loaded",
-                instant=True,
-                format=QueryFormat.TABLE,
+def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    t, p = config.thresholds, config.panels
+    return (
+        metric_panel(
+            "Tokens per Second",
+            PanelKind.TIMESERIES,
+            "themis_generated_tokens_total",
+            Target(recorded(TOKENS_PER_SECOND), "{{shard}}"),
+            note="Shown per shard as decode speed: tokens generated per second spent in the generation stage, over "
+            f"5 minutes (recorded as {TOKENS_PER_SECOND}). "
+            f"Red below {number(t.min_tokens_per_second)} tok/s (the token generation alert), yellow below"
+            f" {number(p.tokens_per_second_green)}, green from {number(p.tokens_per_second_green)}.",
+            per_second=True,
+            thresholds=falls_below(t.min_tokens_per_second, p.tokens_per_second_green),
+        ),
+        bucket_heatmap(
+            "Batch Size Utilization (Continuous Batching)",
+            "themis_inference_batch_size",
+            "Batches per size bucket over time (sizes 1-32 and above). Target: most batches between 8 and 16 "
+            "(good GPU utilisation).",
+            color_scheme="Blues",
+        ),
+        Panel(
+            "KV Cache Efficiency (PagedAttention)",
+            PanelKind.TIMESERIES,
+            "KV-cache utilisation per shard (themis_kv_cache_usage_ratio: fraction of the context's cells holding "
+            "tokens) and miss rate (themis_kv_cache_misses_total over themis_kv_cache_lookups_total over 5 minutes, "
+            f"recorded as {KV_MISS_RATIO}). Targets, drawn as lines: "
+            f"utilisation above {percent(p.kv_cache_usage_target_ratio)} (green line), miss rate below"
+            f" {percent(p.kv_cache_miss_target_ratio)} (red line; the alert fires above"
+            f" {percent(t.kv_cache_miss_ratio)}).",
+            "percentunit",
+            (
+                Target(
+                    gauge("themis_kv_cache_usage_ratio", op="avg"),
+                    "utilisation {{shard}}",
+                    thresholds=(Threshold(RED), Threshold(GREEN, p.kv_cache_usage_target_ratio)),
+                ),
+                Target(
+                    recorded(KV_MISS_RATIO),
+                    "miss rate {{shard}}",
+                    thresholds=(Threshold(GREEN), Threshold(RED, p.kv_cache_miss_target_ratio)),
+                ),
             ),
+            min=0,
+            max=1,
+        ),
+        bucket_distribution(
+            "LoRA Adapter Switching Time",
+            "themis_lora_switch_latency_seconds",
+            "Seed buckets 0-50, 50-100, 100-200, >200 ms are the catalogue's 0.05, 0.1, 0.2 s bounds. Target: 95 % "
+            f"of switches under 0.1 s; the alert fires when p95 exceeds {number(t.lora_switch_p95_seconds)} s.",
+        ),
+        metric_panel(
+            "Model Loading Time (Cold Start)",
+            PanelKind.TIMESERIES,
+            "themis_model_load_latency_seconds",
             Target(
-                gauge("themis_model_size_bytes", by=("shard", "model"), op="max"),
-                "Size",
-                instant=True,
-                format=QueryFormat.TABLE,
-                unit="bytes",
+                mean("themis_model_load_latency_seconds", by=("shard", "model"), window=LOAD_WINDOW),
+                "{{shard}} {{model}}",
             ),
+            note="Mean load time per model over the past hour. Typical: 5-15 s for 7B models, 30-60 s for 70B; "
+            "the seed sets no threshold, and one bound would flag every normal 70B load.",
         ),
-        transformations=table_columns({"Value #A": "Loaded", "Value #B": "Size"}),
-    ),
-    Panel(
-        "VRAM Budget",
-        PanelKind.TIMESERIES,
-        "Device memory per shard: the budget its GPU profile allows (themis_vram_budget_bytes), what it reserved "
-        "for models, adapters and indexes (themis_vram_reserved_bytes) and what the GPU reports in use "
-        "(themis_vram_usage_bytes).",
-        "bytes",
-        (
-            Target(gauge("themis_vram_budget_bytes"), "budget {{shard}}"),
-            Target(gauge("themis_vram_reserved_bytes"), "reserved {{shard}}"),
-            Target(gauge("themis_vram_usage_bytes"), "in use {{shard}}"),
+        metric_panel(
+            "Inference Latency Breakdown",
+            PanelKind.TIMESERIES,
+            "themis_inference_stage_latency_seconds",
+            Target(mean("themis_inference_stage_latency_seconds", by=("stage",)), "{{stage}}"),
+            note="Mean time per request in each stage, stacked: tokenize (seed: encode), prompt_eval (forward) and "
+            "generation (decode). The seed's stacked bar chart over time is a time series drawn as stacked bars.",
+            style=Style.STACKED_BARS,
         ),
-    ),
-    metric_panel(
-        "CUDA Fragmentation Events",
-        PanelKind.TIMESERIES,
-        "themis_cuda_fragmentation_events_total",
-        Target(
-            increase("themis_cuda_fragmentation_events_total", by=("shard",), window="$__rate_interval"), "{{shard}}"
+        metric_panel(
+            "Active LoRA Adapters",
+            PanelKind.STAT,
+            "themis_active_lora_adapters",
+            Target(gauge("themis_active_lora_adapters"), "{{shard}}"),
+            note=f"Per shard; yellow (memory pressure) from {number(p.active_lora_adapters_yellow)} adapters.",
+            # Adapters are whole: the seed's "warning if >8" starts at 9, and 8 loaded adapters stay green.
+            thresholds=(Threshold(GREEN), Threshold(YELLOW, p.active_lora_adapters_yellow)),
         ),
-        # Appended query: seed 002's fragmentation-risk line is per GPU, so it goes on the per-shard request
-        # rate beside the events rather than on a cluster-wide throughput sum.
-        Target(
-            recorded(REQUESTS_RATE),
-            "QPS {{shard}}",
+        share_panel(
+            "Model Type Distribution",
+            "themis_inference_requests_total",
+            "model",
+            "Share of requests per model over the dashboard's range.",
+        ),
+    )
+
+
+def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    t, p = config.thresholds, config.panels
+    return (
+        metric_panel(
+            "Inference Outcomes",
+            PanelKind.TIMESERIES,
+            "themis_inference_requests_total",
+            Target(rate("themis_inference_requests_total", by=("shard", "status")), "{{shard}} {{status}}"),
+            note="Per second by shard and outcome.",
             unit="reqps",
-            right_axis=True,
-            thresholds=(Threshold(GREEN), Threshold(RED, FRAGMENTATION_RISK_QPS)),
+            style=Style.STACKED_AREA,
         ),
-        note=f"Events per interval; seed 002 saw them start near {number(FRAGMENTATION_RISK_QPS)} QPS on an RTX 4070. "
-        f"On the right axis each shard's inference requests per second, with a red line at "
-        f"{number(FRAGMENTATION_RISK_QPS)} QPS (seed 002's fragmentation risk zone).",
-        thresholds=rises_to(1, 10),
-    ),
-)
+        metric_panel(
+            "Inference Latency p95 by Model",
+            PanelKind.TIMESERIES,
+            "themis_inference_latency_seconds",
+            Target(quantile(0.95, "themis_inference_latency_seconds", by=("model",)), "{{model}}"),
+            thresholds=rises_to(p.latency_yellow_seconds, t.latency_p95_seconds),
+        ),
+        metric_panel(
+            "Prompt Tokens",
+            PanelKind.TIMESERIES,
+            "themis_prompt_tokens_total",
+            Target(rate("themis_prompt_tokens_total", by=("shard", "model")), "{{shard}} {{model}}"),
+            note="Per second.",
+            per_second=True,
+        ),
+        share_panel(
+            "LoRA Adapter Usage",
+            "themis_lora_adapter_requests_total",
+            "adapter",
+            "Share per adapter over the dashboard's range.",
+        ),
+        Panel(
+            "Loaded Models",
+            PanelKind.TABLE,
+            "Models loaded per shard (themis_model_loaded = 1) with the size of their weights"
+            " (themis_model_size_bytes).",
+            "short",
+            (
+                Target(
+                    gauge("themis_model_loaded", by=("shard", "model"), op="max") + " == 1",
+                    "Loaded",
+                    instant=True,
+                    format=QueryFormat.TABLE,
+                ),
+                Target(
+                    gauge("themis_model_size_bytes", by=("shard", "model"), op="max"),
+                    "Size",
+                    instant=True,
+                    format=QueryFormat.TABLE,
+                    unit="bytes",
+                ),
+            ),
+            transformations=table_columns({"Value #A": "Loaded", "Value #B": "Size"}),
+        ),
+        Panel(
+            "VRAM Budget",
+            PanelKind.TIMESERIES,
+            "Device memory per shard: the budget its GPU profile allows (themis_vram_budget_bytes), what it reserved "
+            "for models, adapters and indexes (themis_vram_reserved_bytes) and what the GPU reports in use "
+            "(themis_vram_usage_bytes).",
+            "bytes",
+            (
+                Target(gauge("themis_vram_budget_bytes"), "budget {{shard}}"),
+                Target(gauge("themis_vram_reserved_bytes"), "reserved {{shard}}"),
+                Target(gauge("themis_vram_usage_bytes"), "in use {{shard}}"),
+            ),
+        ),
+        metric_panel(
+            "CUDA Fragmentation Events",
+            PanelKind.TIMESERIES,
+            "themis_cuda_fragmentation_events_total",
+            Target(
+                increase("themis_cuda_fragmentation_events_total", by=("shard",), window="$__rate_interval"),
+                "{{shard}}",
+            ),
+            # Appended query: seed 002's fragmentation-risk line is per GPU, so it goes on the per-shard request
+            # rate beside the events rather than on a cluster-wide throughput sum.
+            Target(
+                recorded(REQUESTS_RATE),
+                "QPS {{shard}}",
+                unit="reqps",
+                right_axis=True,
+                thresholds=(Threshold(GREEN), Threshold(RED, t.fragmentation_risk_requests_per_second)),
+            ),
+            note="Events per interval; seed 002 saw them start near"
+            f" {number(t.fragmentation_risk_requests_per_second)} QPS on an RTX 4070. "
+            f"On the right axis each shard's inference requests per second, with a red line at "
+            f"{number(t.fragmentation_risk_requests_per_second)} QPS (seed 002's fragmentation risk zone).",
+            thresholds=rises_to(p.fragmentation_events_yellow, p.fragmentation_events_red),
+        ),
+    )
 
-DASHBOARD = Dashboard(
-    uid="themis-llm-inference",
-    title="Themis LLM Inference",
-    description="Detailed LLM inference metrics: token speed, batching, KV cache, LoRA adapters and latency.",
-    tags=("themis", "llm"),
-    panels=SEED_PANELS + EXTRA_PANELS,
-)
+
+def dashboard(config: ObservatoryConfig) -> Dashboard:
+    """The dashboard for ``config``."""
+    return Dashboard(
+        uid="themis-llm-inference",
+        title="Themis LLM Inference",
+        description="Detailed LLM inference metrics: token speed, batching, KV cache, LoRA adapters and latency.",
+        tags=("themis", "llm"),
+        panels=_seed_panels(config) + _extra_panels(config),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from observatory.catalogue import CATALOGUE
+from observatory.config import number
 from observatory.dashboards.model import Panel, PanelKind, QueryFormat, Target, Threshold, Transformation
 from observatory.metric import Metric, MetricType, Unit
 
@@ -95,6 +96,11 @@ def mean(histogram: str, *matchers: str, by: Iterable[str] = (), window: str = R
 def ratio(numerator: str, denominator: str, *matchers: str, by: Iterable[str] = ("shard",)) -> str:
     """The share of one counter's rate in another's (hits over lookups)."""
     return f"{rate(numerator, *matchers, by=by)} / {rate(denominator, *matchers, by=by)}"
+
+
+def percent(ratio: float) -> str:
+    """A 0-1 ratio as the percentage a description states (``80 %``, ``99.9 %``)."""
+    return f"{number(ratio * 100)} %"
 
 
 def rises_to(yellow: float, red: float) -> tuple[Threshold, ...]:

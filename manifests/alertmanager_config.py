@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from observatory.manifests.config import DeployConfig
-from observatory.rules.mixin import rule_groups
+from observatory.rules.model import Group
 from observatory.rules.runbooks import inhibit_rules
 
 RECEIVER = "webhook"
 
 
-def alertmanager_config(config: DeployConfig) -> dict[str, Any]:
+def alertmanager_config(config: DeployConfig, groups: Sequence[Group]) -> dict[str, Any]:
     """The whole alertmanager.yml: critical alerts repeat hourly, warnings every four hours."""
-    alerts = [alert for group in rule_groups(config.rules) for alert in group.alerts]
+    alerts = [alert for group in groups for alert in group.alerts]
     return {
         "route": {
             "receiver": RECEIVER,

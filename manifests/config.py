@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from observatory.rules.thresholds import DEFAULT_CONFIG, RuleConfig
+from observatory.config import DEFAULT_CONFIG, ObservatoryConfig
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Resources:
 class DeployConfig:
     """The one parameters object of the generated deployment files."""
 
-    rules: RuleConfig = field(default_factory=lambda: DEFAULT_CONFIG)
+    rules: ObservatoryConfig = field(default_factory=lambda: DEFAULT_CONFIG)
     namespace: str = "themis"
     image: str = "ghcr.io/themis/observatory:0.1.0"
     domains: tuple[str, ...] = ("legal", "finance", "medical", "technical")

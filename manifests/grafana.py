@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
 from observatory import dashboards
+from observatory.dashboards.model import Dashboard
 from observatory.manifests.config import DeployConfig
 from observatory.manifests.documents import app_labels, metadata
 
@@ -14,12 +16,12 @@ DASHBOARDS_PATH = "/var/lib/grafana/dashboards/themis"
 DATASOURCE_UID = "themis-prometheus"
 
 
-def dashboard_config_maps(config: DeployConfig) -> dict[str, dict[str, Any]]:
+def dashboard_config_maps(config: DeployConfig, suite: Sequence[Dashboard]) -> dict[str, dict[str, Any]]:
     """One ConfigMap per dashboard, keyed by the dashboard's slug, labelled for the Grafana sidecar."""
     key, value = config.grafana_dashboard_label
     annotations = {config.grafana_folder_annotation: config.grafana_folder}
     maps = {}
-    for path, text in dashboards.artefacts().items():
+    for path, text in dashboards.artefacts(suite).items():
         file_name = PurePosixPath(path).name
         slug = PurePosixPath(path).stem
         labels = {**app_labels("dashboards", slug), key: value}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from observatory.dashboards.model import Dashboard
 from observatory.manifests.alertmanager_config import alertmanager_config
 from observatory.manifests.config import DeployConfig
 from observatory.manifests.documents import app_labels, metadata, yaml_documents, yaml_text
@@ -12,6 +14,7 @@ from observatory.manifests.guide import deploy_readme
 from observatory.manifests.operator_objects import prometheus_rules, service_monitors
 from observatory.manifests.prometheus_config import prometheus_config
 from observatory.manifests.workloads import orchestrator_objects, shard_deployment, shard_service
+from observatory.rules.model import Group
 
 DEPLOY_DIR = "deploy"
 KUBERNETES_DIR = f"{DEPLOY_DIR}/kubernetes"
@@ -30,7 +33,9 @@ def namespace(config: DeployConfig) -> dict[str, Any]:
     }
 
 
-def kubernetes_manifests(config: DeployConfig) -> dict[str, list[dict[str, Any]]]:
+def kubernetes_manifests(
+    config: DeployConfig, suite: Sequence[Dashboard], groups: Sequence[Group]
+) -> dict[str, list[dict[str, Any]]]:
     """Every Kubernetes object, grouped by the file (relative to deploy/kubernetes) that holds it."""
     files: dict[str, list[dict[str, Any]]] = {"namespace.yaml": [namespace(config)]}
     for domain in config.domains:
@@ -40,9 +45,9 @@ def kubernetes_manifests(config: DeployConfig) -> dict[str, list[dict[str, Any]]
         ]
     files["orchestrator.yaml"] = orchestrator_objects(config)
     files["monitoring/servicemonitors.yaml"] = service_monitors(config)
-    for rule in prometheus_rules(config):
+    for rule in prometheus_rules(config, groups):
         files[f"monitoring/rules/{rule['metadata']['name']}.yaml"] = [rule]
-    for slug, config_map in dashboard_config_maps(config).items():
+    for slug, config_map in dashboard_config_maps(config, suite).items():
         files[f"dashboards/{slug}.yaml"] = [config_map]
     return files
 
@@ -52,13 +57,13 @@ def kustomization(resources: list[str]) -> dict[str, Any]:
     return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
 
 
-def build_artefacts(config: DeployConfig) -> dict[str, str]:
+def build_artefacts(config: DeployConfig, suite: Sequence[Dashboard], groups: Sequence[Group]) -> dict[str, str]:
     """Every file under deploy/ as text."""
-    manifests = kubernetes_manifests(config)
+    manifests = kubernetes_manifests(config, suite, groups)
     files = {f"{KUBERNETES_DIR}/{path}": yaml_documents(objects) for path, objects in manifests.items()}
     files[f"{KUBERNETES_DIR}/kustomization.yaml"] = yaml_text(kustomization(list(manifests)))
     files[PROMETHEUS_FILE] = yaml_text(prometheus_config(config))
-    files[ALERTMANAGER_FILE] = yaml_text(alertmanager_config(config))
+    files[ALERTMANAGER_FILE] = yaml_text(alertmanager_config(config, groups))
     files[GRAFANA_DATASOURCES_FILE] = yaml_text(datasource_provisioning(config))
     files[GRAFANA_DASHBOARDS_FILE] = yaml_text(dashboard_provisioning(config))
     files[f"{DEPLOY_DIR}/README.md"] = deploy_readme(config)

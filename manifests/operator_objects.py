@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from observatory.manifests.config import DeployConfig
 from observatory.manifests.documents import app_labels, metadata
 from observatory.manifests.scrape_jobs import METRICS_PATH, ScrapeJob, scrape_jobs
 from observatory.manifests.workloads import SHARD_LABEL
-from observatory.rules.mixin import rule_groups
 from observatory.rules.model import Group
 from observatory.rules.render import rule_as_dict
 
@@ -30,9 +30,9 @@ def prometheus_rule(config: DeployConfig, group: Group) -> dict[str, Any]:
     }
 
 
-def prometheus_rules(config: DeployConfig) -> list[dict[str, Any]]:
+def prometheus_rules(config: DeployConfig, groups: Sequence[Group]) -> list[dict[str, Any]]:
     """Every rule group, each its own PrometheusRule."""
-    return [prometheus_rule(config, group) for group in rule_groups(config.rules)]
+    return [prometheus_rule(config, group) for group in groups]
 
 
 def shard_relabelling(source_label: str) -> dict[str, Any]:

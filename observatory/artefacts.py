@@ -1,36 +1,43 @@
-"""Every generated artefact, as a pure function of the definitions.
+"""Every generated artefact, as a pure function of the definitions and one configuration.
 
 Each producer returns a mapping from a repository-relative path to the file's exact text.
 Writing is separate, so tests can compare what would be generated with what is committed.
+This module composes dashboards and rules: the rules' dashboard links come from here, so
+neither package imports the other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from observatory import dashboards, manifests, rules
 from observatory.catalogue import CATALOGUE
+from observatory.config import DEFAULT_CONFIG, ObservatoryConfig
 from observatory.docs import metrics_markdown
-
-Producer = Callable[[], Mapping[str, str]]
 
 # Globs whose every match is generated: a file there that no producer makes is stale.
 GENERATED_GLOBS = ("dashboards/generated/*.json", "rules/*.yml", "rules/tests/*.yml", "deploy/**/*.*")
 
 
-def _docs() -> dict[str, str]:
-    return {"docs/metrics.md": metrics_markdown(CATALOGUE)}
+def panel_linker(config: ObservatoryConfig) -> rules.PanelLink:
+    """Turns an alert's ``(dashboard uid, panel title)`` into the panel's path in the configured dashboards."""
+    return partial(dashboards.panel_link, dashboards.dashboards(config))
 
 
-PRODUCERS: tuple[Producer, ...] = (_docs, dashboards.artefacts, rules.artefacts, manifests.artefacts)
-
-
-def all_artefacts() -> dict[str, str]:
-    """Every generated file, keyed by its path relative to the repository root."""
+def all_artefacts(config: ObservatoryConfig = DEFAULT_CONFIG) -> dict[str, str]:
+    """Every generated file for ``config``, keyed by its path relative to the repository root."""
+    suite = dashboards.dashboards(config)
+    producers: tuple[Mapping[str, str], ...] = (
+        {"docs/metrics.md": metrics_markdown(CATALOGUE)},
+        dashboards.artefacts(suite),
+        rules.artefacts(config, panel_linker(config)),
+        manifests.artefacts(config, suite, panel_linker(config)),
+    )
     files: dict[str, str] = {}
-    for producer in PRODUCERS:
-        for path, text in producer().items():
+    for produced in producers:
+        for path, text in produced.items():
             if path in files:
                 raise ValueError(f"two producers generate {path}")
             files[path] = text

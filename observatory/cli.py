@@ -1,4 +1,4 @@
-"""The ``observatory`` command: generate artefacts, lint definitions, print the catalogue."""
+"""The ``observatory`` command: generate artefacts, lint definitions, print the catalogue or the configuration."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import yaml
 
 from observatory.catalogue import CATALOGUE
 from observatory.commandline import OneLineParser
+from observatory.config import DEFAULT_CONFIG, ConfigError, ObservatoryConfig, config_yaml, load_config
 from observatory.metric import Metric
 
 FORMATS = ("yaml", "json", "markdown")
@@ -49,11 +50,30 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace, command: str) -> ObservatoryConfig | None:
+    """The configuration ``--config`` names (defaults without it); None after printing the error line."""
+    if args.config is None:
+        return DEFAULT_CONFIG
+    try:
+        return load_config(Path(args.config))
+    except ConfigError as error:
+        sys.stderr.write(f"observatory {command}: {args.config}: {error}\n")
+        return None
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from observatory.artefacts import all_artefacts, write_artefacts
 
+    config = _config(args, "generate")
+    if config is None:
+        return 2
     root = Path(args.out)
-    files = all_artefacts()
+    try:
+        files = all_artefacts(config)
+    except ValueError as error:
+        # A combination the definitions cannot generate (a latency SLO threshold that is no bucket bound).
+        sys.stderr.write(f"observatory generate: {args.config or 'default configuration'}: {error}\n")
+        return 2
     try:
         changed = write_artefacts(root, files)
     except OSError as error:
@@ -63,10 +83,21 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_config(args: argparse.Namespace) -> int:
+    config = _config(args, "config")
+    if config is None:
+        return 2
+    sys.stdout.write(config_yaml(config))
+    return 0
+
+
 def _cmd_lint(args: argparse.Namespace) -> int:
     from observatory.lint import run_lint
 
-    report = run_lint()
+    config = _config(args, "lint")
+    if config is None:
+        return 2
+    report = run_lint(config)
     sys.stdout.write(report.render())
     return 0 if report.ok else 1
 
@@ -80,9 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="write dashboards, rules, rule tests and docs (example: observatory generate --out .)"
     )
     generate.add_argument("--out", default=".", help="repository root to write into (default: .)")
+    generate.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields")
     generate.set_defaults(run=_cmd_generate)
 
+    config = commands.add_parser(
+        "config",
+        help="print the configuration as YAML (example: observatory config --defaults > observatory.yml)",
+    )
+    source = config.add_mutually_exclusive_group(required=True)
+    source.add_argument("--defaults", action="store_true", help="the full default configuration")
+    source.add_argument("--config", metavar="FILE", help="the defaults with FILE's overrides applied")
+    config.set_defaults(run=_cmd_config)
+
     lint = commands.add_parser("lint", help="check every query, rule and test against the catalogue")
+    lint.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields")
     lint.set_defaults(run=_cmd_lint)
 
     catalogue = commands.add_parser(

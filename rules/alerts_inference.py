@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from observatory.config import ObservatoryConfig
+from observatory.config.vocabulary import CLUSTER_OVERVIEW, LLM_INFERENCE, SLI_ERRORS
 from observatory.rules import recording as rec
 from observatory.rules.histories import SHARD, above, below, cases, counter, gauge
-from observatory.rules.links import CLUSTER_OVERVIEW, LLM_INFERENCE
 from observatory.rules.model import Alert, Case, Group, Series, number, seconds
-from observatory.rules.slo import SLI_ERRORS
 from observatory.rules.templates import DURATION, HUMANIZE, PERCENT, SHARD_REF
-from observatory.rules.thresholds import RuleConfig
 
-FRAGMENTATION_WINDOW = "15m"
 AVAILABILITY_5M = f'{SLI_ERRORS}5m{{slo="availability"}}'
 
 _LATENCY_ACTIONS = (
@@ -41,12 +39,12 @@ def _latency_alert(name: str, quantile: float, threshold: float, for_: str, seed
     )
 
 
-def _error_alert(name: str, threshold: float, severity: str, seeds: tuple[str, ...]) -> Alert:
+def _error_alert(name: str, threshold: float, severity: str, for_: str, seeds: tuple[str, ...]) -> Alert:
     return Alert(
         name=name,
         expr=f"{AVAILABILITY_5M} > {number(threshold)}",
         severity=severity,
-        for_="1m",
+        for_=for_,
         summary=f"More than {number(threshold * 100)} % of a shard's inference requests fail.",
         description=(
             f"{PERCENT} of inference requests on shard {SHARD_REF} ended in a server error or a rejection"
@@ -54,7 +52,7 @@ def _error_alert(name: str, threshold: float, severity: str, seeds: tuple[str, .
         ),
         meaning=(
             "Requests that end in a server error (5xx) or are rejected at capacity (429), as a share of"
-            f" all inference requests over 5 minutes, stayed above {number(threshold * 100)} % for 1 minute."
+            f" all inference requests over 5 minutes, stayed above {number(threshold * 100)} % for {for_}."
         ),
         actions=(
             "Split by status: rejections mean the shard is at capacity (scale out or shed load),"
@@ -67,21 +65,27 @@ def _error_alert(name: str, threshold: float, severity: str, seeds: tuple[str, .
     )
 
 
-def _fragmentation_history(events: float) -> tuple[Series, ...]:
-    """``events`` fragmentation events in every alert window."""
-    per_second = events / seconds(FRAGMENTATION_WINDOW)
-    return (counter("themis_cuda_fragmentation_events_total", SHARD, per_second),)
+def _fragmentation_history(window: str):
+    """``events`` fragmentation events in every alert ``window``."""
+
+    def history(events: float) -> tuple[Series, ...]:
+        per_second = events / seconds(window)
+        return (counter("themis_cuda_fragmentation_events_total", SHARD, per_second),)
+
+    return history
 
 
-def inference_group(config: RuleConfig) -> Group:
+def inference_group(config: ObservatoryConfig) -> Group:
     """Alerts on what the shards record about their own work."""
     t = config.thresholds
+    d = config.for_durations
+    window = config.windows.fragmentation
     alerts = (
         Alert(
             name="ThemisShardDown",
             expr="min by (shard) (themis_shard_health_status) == 0",
             severity="critical",
-            for_="30s",
+            for_=d.shard_down,
             summary="A shard reports itself unhealthy.",
             description=f"Shard {SHARD_REF} reports health status {HUMANIZE}; 0 means unhealthy.",
             meaning=(
@@ -98,15 +102,21 @@ def inference_group(config: RuleConfig) -> Group:
             firing=Case((gauge("themis_shard_health_status", SHARD, 0),), 0.0, SHARD),
             silent=Case((gauge("themis_shard_health_status", SHARD, 0.5),)),
         ),
-        _latency_alert("ThemisInferenceLatencyHigh", 0.95, t.latency_p95_seconds, "2m", ("000: High Latency",)),
         _latency_alert(
-            "ThemisInferenceLatencyP99High", 0.99, t.latency_p99_seconds, "5m", ("001: p99 latency above target",)
+            "ThemisInferenceLatencyHigh", 0.95, t.latency_p95_seconds, d.latency_p95, ("000: High Latency",)
+        ),
+        _latency_alert(
+            "ThemisInferenceLatencyP99High",
+            0.99,
+            t.latency_p99_seconds,
+            d.latency_p99,
+            ("001: p99 latency above target",),
         ),
         Alert(
             name="ThemisThroughputLow",
             expr=f"{rec.CLUSTER_REQUESTS_RATE} < {number(t.min_cluster_requests_per_second)}",
             severity="warning",
-            for_="5m",
+            for_=d.throughput_low,
             summary="The cluster finishes fewer inference requests than its throughput target.",
             description=(
                 f"The cluster finishes {HUMANIZE} inference requests per second,"
@@ -114,7 +124,7 @@ def inference_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 "All shards together finished fewer than"
-                f" {number(t.min_cluster_requests_per_second)} inference requests per second for 5 minutes."
+                f" {number(t.min_cluster_requests_per_second)} inference requests per second for {d.throughput_low}."
                 " With no request series at all the alert stays silent: ThemisShardTargetMissing covers that."
             ),
             actions=(
@@ -125,13 +135,17 @@ def inference_group(config: RuleConfig) -> Group:
             seeds=("001: throughput below target", "004: Low Throughput"),
             **cases(lambda v: rec.requests_history(SHARD, v), (), below(t.min_cluster_requests_per_second)),
         ),
-        _error_alert("ThemisInferenceErrorsHigh", t.error_ratio_warning, "warning", ("001: error rate above 1 %",)),
-        _error_alert("ThemisInferenceErrorsCritical", t.error_ratio_critical, "critical", ("004: High Error Rate",)),
+        _error_alert(
+            "ThemisInferenceErrorsHigh", t.error_ratio_warning, "warning", d.errors, ("001: error rate above 1 %",)
+        ),
+        _error_alert(
+            "ThemisInferenceErrorsCritical", t.error_ratio_critical, "critical", d.errors, ("004: High Error Rate",)
+        ),
         Alert(
             name="ThemisTokenGenerationLow",
             expr=f"{rec.TOKENS_PER_SECOND} < {number(t.min_tokens_per_second)}",
             severity="warning",
-            for_="2m",
+            for_=d.token_generation_low,
             summary="A shard generates tokens slower than its floor.",
             description=(
                 f"Shard {SHARD_REF} generates {HUMANIZE} tokens per second of generation time,"
@@ -139,7 +153,7 @@ def inference_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 "Decode speed (tokens generated per second spent in the generation stage) stayed under"
-                f" {number(t.min_tokens_per_second)} for 2 minutes."
+                f" {number(t.min_tokens_per_second)} for {d.token_generation_low}."
             ),
             actions=(
                 "Check GPU utilisation and clocks: a throttled or CPU-only shard decodes at a fraction of the speed.",
@@ -153,7 +167,7 @@ def inference_group(config: RuleConfig) -> Group:
             name="ThemisKVCacheMissRateHigh",
             expr=f"{rec.KV_MISS_RATIO} > {number(t.kv_cache_miss_ratio)}",
             severity="warning",
-            for_="5m",
+            for_=d.kv_cache_miss,
             summary="A shard misses its KV cache for too many prompt tokens.",
             description=(
                 f"Shard {SHARD_REF} misses its KV cache for {PERCENT} of prompt tokens,"
@@ -161,7 +175,7 @@ def inference_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 "The share of prompt tokens not found in the prefix (KV) cache stayed above"
-                f" {number(t.kv_cache_miss_ratio * 100)} % for 5 minutes; each miss is evaluated again."
+                f" {number(t.kv_cache_miss_ratio * 100)} % for {d.kv_cache_miss}; each miss is evaluated again."
             ),
             actions=(
                 "Check KV-cache usage: a full cache evicts prefixes before they are reused.",
@@ -175,7 +189,7 @@ def inference_group(config: RuleConfig) -> Group:
             name="ThemisLoRASwitchingSlow",
             expr=f'{rec.LORA_SWITCH_QUANTILE}{{quantile="0.95"}} > {number(t.lora_switch_p95_seconds)}',
             severity="warning",
-            for_="2m",
+            for_=d.lora_switch,
             summary="LoRA adapter switches on a shard are slow.",
             description=(
                 f"p95 LoRA adapter switch time on shard {SHARD_REF} is {DURATION},"
@@ -183,7 +197,7 @@ def inference_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 f"The p95 time to switch the adapters applied to the context exceeded"
-                f" {number(t.lora_switch_p95_seconds)} s over 5 minutes, for 2 minutes."
+                f" {number(t.lora_switch_p95_seconds)} s over 5 minutes, for {d.lora_switch}."
             ),
             actions=(
                 "Check the LoRA cache hit rate: misses load adapters from disk.",
@@ -200,18 +214,19 @@ def inference_group(config: RuleConfig) -> Group:
         Alert(
             name="ThemisCUDAFragmentation",
             expr=(
-                f"sum by (shard) (increase(themis_cuda_fragmentation_events_total[{FRAGMENTATION_WINDOW}]))"
+                f"sum by (shard) (increase(themis_cuda_fragmentation_events_total[{window}]))"
                 f" > {number(t.fragmentation_events)}"
             ),
             severity="warning",
+            for_=d.fragmentation,
             summary="A shard's GPU allocator refuses allocations because device memory is fragmented.",
             description=(
-                f"Shard {SHARD_REF} had {HUMANIZE} CUDA fragmentation events in 15 minutes,"
+                f"Shard {SHARD_REF} had {HUMANIZE} CUDA fragmentation events in {window},"
                 f" more than {number(t.fragmentation_events)}."
             ),
             meaning=(
                 "Allocations failed although enough device memory was free in total, because no free block"
-                f" was large enough: more than {number(t.fragmentation_events)} such events in 15 minutes."
+                f" was large enough: more than {number(t.fragmentation_events)} such events in {window}."
             ),
             actions=(
                 "Set PYTORCH_CUDA_ALLOC_CONF=max_split_size_mb:128 (seed 002's fix) or restart the shard.",
@@ -220,13 +235,13 @@ def inference_group(config: RuleConfig) -> Group:
             panel=(CLUSTER_OVERVIEW, "Memory Usage (RAM + VRAM)"),
             seeds=("002: CUDA fragmentation events",),
             # 30 events in the window fire whatever the threshold; 90 % of it stays silent.
-            **cases(_fragmentation_history, SHARD, (t.fragmentation_events + 30, t.fragmentation_events * 0.9)),
+            **cases(_fragmentation_history(window), SHARD, (t.fragmentation_events + 30, t.fragmentation_events * 0.9)),
         ),
         Alert(
             name="ThemisFragmentationRiskZone",
             expr=f"{rec.REQUESTS_RATE} > {number(t.fragmentation_risk_requests_per_second)}",
             severity="info",
-            for_="2m",
+            for_=d.fragmentation_risk,
             summary="A shard serves a request rate at which GPU memory starts to fragment.",
             description=(
                 f"Shard {SHARD_REF} serves {HUMANIZE} inference requests per second, inside the"

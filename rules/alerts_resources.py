@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from observatory.config import ObservatoryConfig
+from observatory.config.vocabulary import CLUSTER_OVERVIEW, COST_ROI
 from observatory.rules import recording as rec
 from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, above, below, cases, gauge
-from observatory.rules.links import CLUSTER_OVERVIEW, COST_ROI
 from observatory.rules.model import Alert, Group, Series, number
 from observatory.rules.templates import GPU_REF, PERCENT, SHARD_REF
-from observatory.rules.thresholds import RuleConfig
 
 
 def _idle_gpu_history(min_requests: float):
@@ -38,15 +38,16 @@ def _underused_gpu(name: str, threshold: float, min_requests: float, severity: s
     )
 
 
-def resources_group(config: RuleConfig) -> Group:
+def resources_group(config: ObservatoryConfig) -> Group:
     """GPU and host alerts (GPU exporter and host exporter metrics)."""
     t = config.thresholds
+    d = config.for_durations
     alerts = (
         Alert(
             name="ThemisVRAMUsageHigh",
             expr=f"{rec.VRAM_USAGE} > {number(t.vram_usage_ratio)}",
             severity="warning",
-            for_="1m",
+            for_=d.vram,
             summary="A GPU's device memory is nearly full.",
             description=(
                 f"GPU {GPU_REF} of shard {SHARD_REF} has {PERCENT} of its memory in use,"
@@ -54,7 +55,7 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 f"Device memory in use stayed above {number(t.vram_usage_ratio * 100)} % of the GPU's memory"
-                " for 1 minute; the next model, adapter or KV-cache growth may not fit."
+                f" for {d.vram}; the next model, adapter or KV-cache growth may not fit."
             ),
             actions=(
                 "Compare themis_vram_reserved_bytes with themis_vram_budget_bytes: which reservation grew?",
@@ -69,11 +70,11 @@ def resources_group(config: RuleConfig) -> Group:
             t.gpu_degraded_utilization_ratio,
             t.gpu_degraded_min_requests_per_second,
             "warning",
-            "5m",
+            d.gpu_degraded,
             summary="A GPU is nearly idle although its shard serves requests.",
             meaning=(
                 f"The GPU was busy less than {number(t.gpu_degraded_utilization_ratio * 100)} % of the time for"
-                " 5 minutes while its shard served requests: the work runs somewhere else, usually on the CPU."
+                f" {d.gpu_degraded} while its shard served requests: the work runs somewhere else, usually on the CPU."
             ),
             actions=(
                 "Check themis_gpu_available and the shard's log for a CUDA fallback to CPU.",
@@ -87,11 +88,11 @@ def resources_group(config: RuleConfig) -> Group:
             t.gpu_low_utilization_ratio,
             t.gpu_degraded_min_requests_per_second,
             "info",
-            "10m",
+            d.gpu_low_utilization,
             summary="A GPU under load is used below its utilisation target.",
             meaning=(
                 f"The GPU was busy less than {number(t.gpu_low_utilization_ratio * 100)} % of the time for"
-                " 10 minutes while its shard served requests: capacity is paid for and not used."
+                f" {d.gpu_low_utilization} while its shard served requests: capacity is paid for and not used."
             ),
             actions=(
                 "Check batch sizes: larger batches use the GPU better.",
@@ -104,7 +105,7 @@ def resources_group(config: RuleConfig) -> Group:
             name="ThemisHostCPUHigh",
             expr=f"{rec.CPU_USAGE} > {number(t.cpu_usage_ratio)}",
             severity="warning",
-            for_="5m",
+            for_=d.host_cpu,
             summary="A shard's host spends most of its CPU time busy.",
             description=(
                 f"The host of shard {SHARD_REF} is busy {PERCENT} of its CPU time,"
@@ -112,7 +113,7 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 f"Non-idle CPU time stayed above {number(t.cpu_usage_ratio * 100)} % of all CPU time on the"
-                " shard's host for 5 minutes."
+                f" shard's host for {d.host_cpu}."
             ),
             actions=(
                 "Compare with themis_shard_process_cpu_seconds_total: is it the shard or another process?",
@@ -126,7 +127,7 @@ def resources_group(config: RuleConfig) -> Group:
             name="ThemisHostMemoryHigh",
             expr=f"{rec.RAM_USAGE} > {number(t.ram_usage_ratio)}",
             severity="warning",
-            for_="5m",
+            for_=d.host_memory,
             summary="A shard's host has little memory left.",
             description=(
                 f"The host of shard {SHARD_REF} has {PERCENT} of its memory in use,"
@@ -134,7 +135,7 @@ def resources_group(config: RuleConfig) -> Group:
             ),
             meaning=(
                 f"Memory in use (total minus available) stayed above {number(t.ram_usage_ratio * 100)} % on the"
-                " shard's host for 5 minutes."
+                f" shard's host for {d.host_memory}."
             ),
             actions=(
                 "Check themis_shard_process_resident_memory_bytes: models mapped in RAM are the usual cause.",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from observatory.config import ObservatoryConfig
+from observatory.config.vocabulary import CLUSTER_OVERVIEW
 from observatory.rules.histories import alternating, counter, gauge
-from observatory.rules.links import CLUSTER_OVERVIEW
 from observatory.rules.model import Alert, Case, Group, Labels, Series, number, seconds
-from observatory.rules.thresholds import RuleConfig
+from observatory.rules.templates import HUMANIZE, INSTANCE_REF, JOB_REF
 
-COLLECTION_WINDOW = "10m"
 PANEL = (CLUSTER_OVERVIEW, "Shard Health Heatmap")
 
 
@@ -24,14 +24,22 @@ class Target:
     serves: str
 
 
-def targets(config: RuleConfig) -> tuple[Target, ...]:
+def targets(config: ObservatoryConfig) -> tuple[Target, ...]:
     """The scrape jobs of seed 000's prometheus.yml, under their configured names."""
-    jobs = config.jobs
+    jobs, ports = config.jobs, config.ports
     return (
-        Target(jobs.shards, "Shard", "critical", "shard-legal:8080", "inference, search and the shard's health"),
-        Target(jobs.orchestrator, "Orchestrator", "critical", "orchestrator:8000", "cross-shard traffic"),
-        Target(jobs.host, "HostExporter", "warning", "shard-legal:9100", "host CPU, memory and network"),
-        Target(jobs.gpu, "GPUExporter", "warning", "shard-legal:9835", "GPU utilisation, memory and power"),
+        Target(
+            jobs.shards, "Shard", "critical", f"shard-legal:{ports.shard}", "inference, search and the shard's health"
+        ),
+        Target(
+            jobs.orchestrator, "Orchestrator", "critical", f"orchestrator:{ports.orchestrator}", "cross-shard traffic"
+        ),
+        Target(
+            jobs.host, "HostExporter", "warning", f"shard-legal:{ports.host_exporter}", "host CPU, memory and network"
+        ),
+        Target(
+            jobs.gpu, "GPUExporter", "warning", f"shard-legal:{ports.gpu_exporter}", "GPU utilisation, memory and power"
+        ),
     )
 
 
@@ -39,17 +47,18 @@ def _up(target: Target, job: str, value: float) -> Series:
     return gauge("up", (("job", job), ("instance", target.instance)), value)
 
 
-def _target_alerts(target: Target) -> tuple[Alert, Alert]:
+def _target_alerts(target: Target, config: ObservatoryConfig) -> tuple[Alert, Alert]:
+    d = config.for_durations
     selector = f'up{{job="{target.job}"}}'
     down = Alert(
         name=f"Themis{target.title}TargetDown",
         expr=f"{selector} == 0",
         severity=target.severity,
-        for_="1m",
+        for_=d.target_down,
         summary=f"Prometheus cannot scrape a target of the {target.job} job.",
-        description=("Target {{ $labels.instance }} of job {{ $labels.job }} has failed every scrape for 1 minute."),
+        description=f"Target {INSTANCE_REF} of job {JOB_REF} has failed every scrape for {d.target_down}.",
         meaning=(
-            f"Scrapes of one {target.job} target failed for 1 minute: its {target.serves} metrics are stale"
+            f"Scrapes of one {target.job} target failed for {d.target_down}: its {target.serves} metrics are stale"
             " and every alert on them is blind for that target."
         ),
         actions=(
@@ -65,10 +74,10 @@ def _target_alerts(target: Target) -> tuple[Alert, Alert]:
         name=f"Themis{target.title}TargetMissing",
         expr=f"absent({selector})",
         severity="warning",
-        for_="5m",
+        for_=d.target_missing,
         summary=f"Prometheus has no target of the {target.job} job at all.",
         description=(
-            "No target of job {{ $labels.job }} has been scraped for 5 minutes: the job is missing from"
+            f"No target of job {JOB_REF} has been scraped for {d.target_missing}: the job is missing from"
             " the configuration or its service discovery finds nothing."
         ),
         meaning=(
@@ -87,37 +96,39 @@ def _target_alerts(target: Target) -> tuple[Alert, Alert]:
     return down, missing
 
 
-def _collector_history(job: str, errors: float, up: Series) -> tuple[Series, ...]:
-    labels: Labels = (("job", job), ("instance", "shard-legal:9835"), ("collector", "nvml"))
-    per_second = errors / seconds(COLLECTION_WINDOW)
+def _collector_history(job: str, instance: str, window: str, errors: float, up: Series) -> tuple[Series, ...]:
+    labels: Labels = (("job", job), ("instance", instance), ("collector", "nvml"))
+    per_second = errors / seconds(window)
     return (
         counter("themis_exporter_collection_errors_total", (*labels, ("reason", "lost")), per_second),
         Series(up.name, labels, up.values),
     )
 
 
-def _collector_alert(config: RuleConfig) -> Alert:
+def _collector_alert(config: ObservatoryConfig) -> Alert:
     threshold = config.thresholds.exporter_collection_errors
     errors = threshold + 10
     keys = "job, instance, collector"
     job = config.jobs.gpu
-    output = (("collector", "nvml"), ("instance", "shard-legal:9835"), ("job", job))
+    window = config.windows.collection_errors
+    instance = f"shard-legal:{config.ports.gpu_exporter}"
+    output = (("collector", "nvml"), ("instance", instance), ("job", job))
     return Alert(
         name="ThemisExporterCollectorFailing",
         expr=(
-            f"sum by ({keys}) (increase(themis_exporter_collection_errors_total[{COLLECTION_WINDOW}]))"
+            f"sum by ({keys}) (increase(themis_exporter_collection_errors_total[{window}]))"
             f" > {number(threshold)} and on ({keys})"
-            f" max_over_time(themis_exporter_collector_up[{COLLECTION_WINDOW}]) == 0"
+            f" max_over_time(themis_exporter_collector_up[{window}]) == 0"
         ),
         severity="warning",
-        for_="5m",
+        for_=config.for_durations.collector_failing,
         summary="An exporter's collector keeps failing to read its source.",
         description=(
             "Collector {{ $labels.collector }} of {{ $labels.job }} on {{ $labels.instance }} failed"
-            " {{ $value | humanize }} reads in 10 minutes without one complete read."
+            f" {HUMANIZE} reads in {window} without one complete read."
         ),
         meaning=(
-            f"The collector failed more than {number(threshold)} reads in {COLLECTION_WINDOW} and none of its"
+            f"The collector failed more than {number(threshold)} reads in {window} and none of its"
             " reads in that window was complete. The exporter still answers scrapes, so up stays 1; the"
             " collector's series are missing or stale."
         ),
@@ -128,14 +139,20 @@ def _collector_alert(config: RuleConfig) -> Alert:
         ),
         panel=PANEL,
         seeds=("exporter health: collection keeps failing",),
-        firing=Case(_collector_history(job, errors, gauge("themis_exporter_collector_up", (), 0)), errors, output),
-        silent=Case(_collector_history(job, errors, alternating("themis_exporter_collector_up", (), 0, 1))),
+        firing=Case(
+            _collector_history(job, instance, window, errors, gauge("themis_exporter_collector_up", (), 0)),
+            errors,
+            output,
+        ),
+        silent=Case(
+            _collector_history(job, instance, window, errors, alternating("themis_exporter_collector_up", (), 0, 1))
+        ),
     )
 
 
-def targets_group(config: RuleConfig) -> Group:
+def targets_group(config: ObservatoryConfig) -> Group:
     """Target and exporter health alerts, one pair per scrape job."""
     alerts = [_collector_alert(config)]
     for target in targets(config):
-        alerts.extend(_target_alerts(target))
+        alerts.extend(_target_alerts(target, config))
     return Group("themis-target-alerts", tuple(alerts))

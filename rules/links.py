@@ -1,26 +1,18 @@
-"""The cross-cutting post-pass: every alert gets its runbook_url and dashboard_url."""
+"""The cross-cutting post-pass: every alert gets its absolute runbook_url and dashboard_url.
+
+The dashboards are not imported here: whoever composes rules and dashboards passes a
+:data:`PanelLink` that turns an alert's ``(dashboard uid, panel title)`` into the panel's path.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
 
+from observatory.config import ObservatoryConfig
 from observatory.rules.model import Alert, Group
-from observatory.rules.thresholds import RuleConfig
-
-CLUSTER_OVERVIEW = "themis-cluster-overview"
-LLM_INFERENCE = "themis-llm-inference"
-COST_ROI = "themis-cost-roi"
 
 PanelLink = Callable[[str, str], str]
-
-
-def dashboard_panel_link(dashboard_uid: str, panel_title: str) -> str:
-    """``/d/<uid>/<slug>?viewPanel=<id>`` from the dashboards' definitions (KeyError when unknown)."""
-    # Imported on use: the dashboards package may read recorded series names from the rules.
-    from observatory.dashboards import panel_link
-
-    return panel_link(dashboard_uid, panel_title)
 
 
 def runbook_anchor(alert_name: str) -> str:
@@ -28,16 +20,19 @@ def runbook_anchor(alert_name: str) -> str:
     return alert_name.lower()
 
 
-def with_links(groups: list[Group], config: RuleConfig, panel_link: PanelLink = dashboard_panel_link) -> list[Group]:
-    """The groups with runbook_url and dashboard_url set on every alert."""
+def with_links(groups: list[Group], config: ObservatoryConfig, panel_link: PanelLink | None) -> list[Group]:
+    """The groups with runbook_url, dashboard_url (when ``panel_link`` is given) and the cluster label set."""
+    cluster = (("cluster", config.cluster),) if config.cluster else ()
 
     def link(rule):
         if not isinstance(rule, Alert):
             return rule
+        dashboard = config.links.grafana_url + panel_link(*rule.panel) if panel_link else ""
         return replace(
             rule,
-            runbook_url=f"{config.runbook_url}#{runbook_anchor(rule.name)}",
-            dashboard_url=config.grafana_url + panel_link(*rule.panel),
+            runbook_url=f"{config.links.runbook_url}#{runbook_anchor(rule.name)}",
+            dashboard_url=dashboard,
+            labels=(*rule.labels, *cluster),
         )
 
     return [replace(group, rules=tuple(link(rule) for rule in group.rules)) for group in groups]

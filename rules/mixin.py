@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from observatory.config import ObservatoryConfig
 from observatory.rules.alerts_inference import inference_group
 from observatory.rules.alerts_resources import resources_group
 from observatory.rules.alerts_targets import targets_group
-from observatory.rules.links import PanelLink, dashboard_panel_link, with_links
+from observatory.rules.links import PanelLink, with_links
 from observatory.rules.model import Group, names_in
 from observatory.rules.promtool_tests import test_file
 from observatory.rules.recording import recording_group
 from observatory.rules.render import rule_file
 from observatory.rules.runbooks import runbooks_markdown
 from observatory.rules.slo import slo_groups
-from observatory.rules.thresholds import DEFAULT_CONFIG, RuleConfig
 
 RUNBOOKS_PATH = "docs/runbooks.md"
 
 
-def rule_groups(config: RuleConfig = DEFAULT_CONFIG, panel_link: PanelLink = dashboard_panel_link) -> list[Group]:
-    """Every rule group, recording rules first so alerts read fresh recorded series."""
+def rule_groups(config: ObservatoryConfig, panel_link: PanelLink | None = None) -> list[Group]:
+    """Every rule group, recording rules first so alerts read fresh recorded series.
+
+    Alerts get a dashboard_url only when ``panel_link`` is given (the dashboards are composed above).
+    """
     groups = [
         recording_group(),
         *slo_groups(config),
@@ -35,9 +38,7 @@ def _reads(group: Group, other: Group) -> bool:
     return any(name in records for rule in group.rules for name in names_in(rule.expr))
 
 
-def build_artefacts(
-    config: RuleConfig = DEFAULT_CONFIG, panel_link: PanelLink = dashboard_panel_link
-) -> dict[str, str]:
+def build_artefacts(config: ObservatoryConfig, panel_link: PanelLink) -> dict[str, str]:
     """Rule files, promtool test files and runbooks for ``config``, keyed by repository-relative path."""
     groups = rule_groups(config, panel_link)
     files = {}

@@ -5,25 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from observatory.config.values import number, seconds
+
+__all__ = ["Alert", "Case", "Group", "Labels", "Recording", "Rule", "Series", "names_in", "number", "seconds"]
+
 Labels = tuple[tuple[str, str], ...]
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhd])")
-_DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
 # Anything PromQL could read as a series name (metric names, recorded names with colons).
 _SERIES_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-
-
-def number(value: float) -> str:
-    """A float as PromQL and promtool read it, without binary noise (0.9, not 0.9000000000000001)."""
-    return f"{value:.12g}"
-
-
-def seconds(duration: str) -> float:
-    """A duration with one unit (``5m``, ``6h``, ``30d``, ``50h``) in seconds."""
-    match = _DURATION.fullmatch(duration)
-    if match is None:
-        raise ValueError(f"duration {duration!r} is not a number followed by m, h or d")
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
 def names_in(expr: str) -> list[str]:

@@ -10,22 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from observatory.catalogue import CATALOGUE
+from observatory.config.vocabulary import (
+    CLUSTER_LATENCY_QUANTILE,
+    CLUSTER_REQUESTS_RATE,
+    CPU_USAGE,
+    KV_MISS_RATIO,
+    LATENCY_BUCKET_RATE,
+    LATENCY_QUANTILE,
+    LORA_SWITCH_QUANTILE,
+    RAM_USAGE,
+    REQUESTS_RATE,
+    TOKENS_PER_SECOND,
+    VRAM_USAGE,
+)
 from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, counter, gauge, histogram
 from observatory.rules.model import Case, Group, Labels, Recording, Series, number
 
 GROUP = "themis-recording"
-
-REQUESTS_RATE = "shard:themis_inference_requests:rate5m"
-CLUSTER_REQUESTS_RATE = "cluster:themis_inference_requests:rate5m"
-LATENCY_BUCKET_RATE = "shard_le:themis_inference_latency_seconds_bucket:rate5m"
-LATENCY_QUANTILE = "shard_quantile:themis_inference_latency_seconds:histogram_quantile"
-CLUSTER_LATENCY_QUANTILE = "cluster_quantile:themis_inference_latency_seconds:histogram_quantile"
-LORA_SWITCH_QUANTILE = "shard_quantile:themis_lora_switch_latency_seconds:histogram_quantile"
-TOKENS_PER_SECOND = "shard:themis_generated_tokens_per_second:ratio_rate5m"
-KV_MISS_RATIO = "shard:themis_kv_cache_misses_per_lookup:ratio_rate5m"
-CPU_USAGE = "shard:themis_cpu_usage:ratio_rate5m"
-RAM_USAGE = "shard:themis_ram_usage:ratio"
-VRAM_USAGE = "shard_gpu:themis_vram_usage:ratio"
 
 _LATENCY = CATALOGUE["themis_inference_latency_seconds"]
 _LORA_SWITCH = CATALOGUE["themis_lora_switch_latency_seconds"]

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping
 import yaml
 
 from observatory.catalogue import CATALOGUE
+from observatory.config import ObservatoryConfig
 from observatory.rules.links import runbook_anchor
 from observatory.rules.model import Alert, Group, Recording, names_in, number, seconds
-from observatory.rules.thresholds import RuleConfig
 
 
 def _metrics(expr: str, recordings: Mapping[str, Recording], seen: set[str]) -> list[str]:
@@ -81,7 +81,7 @@ def inhibit_rules(alerts: Iterable[Alert]) -> list[dict[str, list[str]]]:
     ]
 
 
-def runbooks_markdown(groups: list[Group], config: RuleConfig) -> str:
+def runbooks_markdown(groups: list[Group], config: ObservatoryConfig) -> str:
     """The whole runbook document."""
     recordings = {rule.record: rule for group in groups for rule in group.recordings}
     alerts = [(group.name, alert) for group in groups for alert in group.alerts]

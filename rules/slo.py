@@ -12,15 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from observatory.catalogue import CATALOGUE
+from observatory.config import BurnTier, ObservatoryConfig
+from observatory.config.vocabulary import BUDGET_REMAINING, CLUSTER_OVERVIEW, SLI_ERRORS
 from observatory.rules.histories import SHARD, histogram_share_below, le_value
-from observatory.rules.links import CLUSTER_OVERVIEW
 from observatory.rules.model import Alert, Case, Group, Recording, Series, number, seconds
 from observatory.rules.recording import requests_history
 from observatory.rules.templates import SHARD_REF
-from observatory.rules.thresholds import BurnTier, RuleConfig
-
-SLI_ERRORS = "shard:themis_slo_errors_per_request:ratio_rate"
-BUDGET_REMAINING = "shard:themis_slo_error_budget_remaining:ratio"
 
 _LATENCY = CATALOGUE["themis_inference_latency_seconds"]
 _LATENCY_LABELS = (*SHARD, ("model", "mistral-7b"))
@@ -44,7 +41,7 @@ class SLO:
         return 1 - self.objective
 
 
-def availability_slo(config: RuleConfig) -> SLO:
+def availability_slo(config: ObservatoryConfig) -> SLO:
     """Requests that end in a server error or a rejection are bad; client errors are the caller's."""
     requests = "themis_inference_requests_total"
     bad = f'{requests}{{status=~"server_error|rejected"}}'
@@ -65,11 +62,14 @@ def availability_slo(config: RuleConfig) -> SLO:
     )
 
 
-def latency_slo(config: RuleConfig) -> SLO:
+def latency_slo(config: ObservatoryConfig) -> SLO:
     """p95 under the threshold means at most 5 % of successful requests may be slower than it."""
     threshold = config.slo.latency_threshold_seconds
     if threshold not in _LATENCY.buckets:
-        raise ValueError(f"latency SLO threshold {threshold} s is not a bucket bound of {_LATENCY.name}")
+        bounds = ", ".join(number(bound) for bound in _LATENCY.buckets)
+        raise ValueError(
+            f"slo.latency_threshold_seconds: {number(threshold)} is not a bucket bound of {_LATENCY.name} ({bounds})"
+        )
     fast = f'{_LATENCY.name}_bucket{{le="{le_value(threshold)}"}}'
 
     def error_ratio(window: str) -> str:
@@ -92,12 +92,12 @@ def exhaustion(period: str, factor: float) -> str:
     return f"{number(hours / 24)}d" if hours % 24 == 0 else f"{number(hours)}h"
 
 
-def _windows(config: RuleConfig) -> list[str]:
+def _windows(config: ObservatoryConfig) -> list[str]:
     used = {"5m"} | {w for tier in config.slo.tiers if tier.enabled for w in (tier.long_window, tier.short_window)}
     return sorted(used, key=seconds)
 
 
-def _records(slo: SLO, config: RuleConfig) -> list[Recording]:
+def _records(slo: SLO, config: ObservatoryConfig) -> list[Recording]:
     labels = (("slo", slo.name),)
     output = (*SHARD, *labels)
     ratio = slo.budget / 2
@@ -135,7 +135,7 @@ def _records(slo: SLO, config: RuleConfig) -> list[Recording]:
     return rules
 
 
-def _burn_alert(slo: SLO, tier: BurnTier, config: RuleConfig) -> Alert:
+def _burn_alert(slo: SLO, tier: BurnTier, config: ObservatoryConfig) -> Alert:
     budget = number(slo.budget)
     factor = number(tier.factor)
     selector = f'{{slo="{slo.name}"}}'
@@ -172,12 +172,12 @@ def _burn_alert(slo: SLO, tier: BurnTier, config: RuleConfig) -> Alert:
     )
 
 
-def slos(config: RuleConfig) -> tuple[SLO, ...]:
+def slos(config: ObservatoryConfig) -> tuple[SLO, ...]:
     """The objectives seed 000 sets."""
     return (availability_slo(config), latency_slo(config))
 
 
-def slo_groups(config: RuleConfig) -> list[Group]:
+def slo_groups(config: ObservatoryConfig) -> list[Group]:
     """One group per SLO: its SLI windows, period ratio, budget remaining and burn-rate alerts."""
     groups = []
     for slo in slos(config):

@@ -20,6 +20,8 @@ _SMALL_PREFIXES = ("m", "u", "n", "p", "f", "a", "z", "y")
 # The actions the alerts' descriptions use.
 SHARD_REF = "{{ $labels.shard }}"
 GPU_REF = "{{ $labels.gpu }}"
+JOB_REF = "{{ $labels.job }}"
+INSTANCE_REF = "{{ $labels.instance }}"
 HUMANIZE = "{{ $value | humanize }}"
 PERCENT = "{{ $value | humanizePercentage }}"
 DURATION = "{{ $value | humanizeDuration }}"

@@ -16,6 +16,7 @@ import pytest
 
 from observatory import dashboards
 from observatory.catalogue import CATALOGUE
+from observatory.config import DEFAULT_CONFIG
 from observatory.lint.promql import QueryChecker, substitute_grafana_variables
 from observatory.metric import Source
 from support.processes import RunningProcess, free_port, wait_for_http
@@ -119,7 +120,7 @@ def test_prometheus_accepts_every_dashboard_query_and_live_panels_have_data(stac
     stack.wait_until("shard:themis_slo_error_budget_remaining:ratio")
     checker = QueryChecker(CATALOGUE, {})
     empty = []
-    for query in dashboards.queries():
+    for query in dashboards.queries(dashboards.dashboards(DEFAULT_CONFIG)):
         expr = substitute_grafana_variables(query.expr.replace("$shard", ".*"))
         result = stack.query(expr)  # raises on any error Prometheus reports
         sources = {source for name in checker.referenced_metrics(query.expr) for source in CATALOGUE[name].sources}

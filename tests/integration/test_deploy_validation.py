@@ -16,9 +16,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from observatory.artefacts import write_artefacts
-from observatory.manifests import DEFAULT_DEPLOY, artefacts
-from observatory.manifests.layout import ALERTMANAGER_FILE, KUBERNETES_DIR, PROMETHEUS_FILE, kubernetes_manifests
+from observatory import dashboards
+from observatory.manifests import DEFAULT_DEPLOY
+from observatory.manifests.layout import (
+    ALERTMANAGER_FILE,
+    KUBERNETES_DIR,
+    PROMETHEUS_FILE,
+    kubernetes_manifests,
+)
+from observatory.manifests.prometheus_config import prometheus_config
 from observatory.rules.mixin import rule_groups
 from support.kubernetes import kustomize, schema_problems
 from support.processes import require_binary
@@ -36,7 +42,9 @@ def built(repo_root: Path) -> list[dict]:
 
 
 def test_kustomize_builds_every_generated_object(built: list[dict]) -> None:
-    generated = [document for documents in kubernetes_manifests(DEFAULT_DEPLOY).values() for document in documents]
+    suite = dashboards.dashboards(DEFAULT_DEPLOY.rules)
+    files = kubernetes_manifests(DEFAULT_DEPLOY, suite, rule_groups(DEFAULT_DEPLOY.rules))
+    generated = [document for documents in files.values() for document in documents]
     assert sorted(map(_identity, built)) == sorted(map(_identity, generated))
     kinds = [document["kind"] for document in built]
     assert kinds.count("PrometheusRule") == len(rule_groups(DEFAULT_DEPLOY.rules))
@@ -101,8 +109,8 @@ def test_prometheus_yml_passes_promtool_check_config(promtool: str, repo_root: P
 
 def test_remote_write_from_configuration_passes_promtool(promtool: str, repo_root: Path, tmp_path: Path) -> None:
     urls = ("http://mimir:9009/api/v1/push", "http://thanos-receive:19291/api/v1/receive")
-    write_artefacts(tmp_path, artefacts(replace(DEFAULT_DEPLOY, remote_write_urls=urls)))
-    config = tmp_path / PROMETHEUS_FILE
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump(prometheus_config(replace(DEFAULT_DEPLOY, remote_write_urls=urls))))
     assert [entry["url"] for entry in yaml.safe_load(config.read_text())["remote_write"]] == list(urls)
     result = _check_prometheus_config(promtool, repo_root, config)
     assert result.returncode == 0, result.stdout + result.stderr

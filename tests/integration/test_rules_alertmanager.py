@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from observatory.config import DEFAULT_CONFIG
 from observatory.rules.mixin import rule_groups
 from observatory.rules.runbooks import inhibit_rules
 from support.prometheus import running_alertmanager
@@ -17,7 +18,9 @@ from support.prometheus import running_alertmanager
 
 def _burn_alerts() -> dict[str, dict[str, str]]:
     """Labels of each shipped availability burn-rate alert, by tier, as Prometheus would send them."""
-    alerts = [alert for group in rule_groups() for alert in group.alerts if dict(alert.labels).get("tier")]
+    alerts = [
+        alert for group in rule_groups(DEFAULT_CONFIG) for alert in group.alerts if dict(alert.labels).get("tier")
+    ]
     series = {"slo": "availability", "shard": "legal"}
     return {
         dict(alert.labels)["tier"]: {"alertname": alert.name, **dict(alert.all_labels), **series}
@@ -36,7 +39,7 @@ def _post(url: str, body: object) -> None:
 
 @pytest.mark.slow
 def test_a_faster_tier_inhibits_the_slower_ones_of_the_same_slo(tmp_path: Path) -> None:
-    all_alerts = [alert for group in rule_groups() for alert in group.alerts]
+    all_alerts = [alert for group in rule_groups(DEFAULT_CONFIG) for alert in group.alerts]
     config = {
         "route": {"receiver": "null", "group_by": ["alertname"], "group_wait": "0s", "group_interval": "1s"},
         "receivers": [{"name": "null"}],

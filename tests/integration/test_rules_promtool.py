@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from observatory.artefacts import write_artefacts
-from observatory.rules.mixin import build_artefacts
-from observatory.rules.thresholds import DEFAULT_CONFIG
+from observatory.artefacts import all_artefacts, write_artefacts
+from observatory.config import DEFAULT_CONFIG
 from support.rules import run_promtool
 
 
@@ -31,7 +30,7 @@ def test_committed_rule_tests_pass(promtool: str, repo_root: Path) -> None:
 @pytest.mark.slow
 def test_tests_generated_for_other_thresholds_pass_and_catch_the_old_rules(promtool: str, tmp_path: Path) -> None:
     thresholds = replace(DEFAULT_CONFIG.thresholds, vram_usage_ratio=0.8, kv_cache_miss_ratio=0.5)
-    files = build_artefacts(replace(DEFAULT_CONFIG, thresholds=thresholds))
+    files = all_artefacts(replace(DEFAULT_CONFIG, thresholds=thresholds))
     write_artefacts(tmp_path, files)
     result = run_promtool(
         promtool,
@@ -43,7 +42,7 @@ def test_tests_generated_for_other_thresholds_pass_and_catch_the_old_rules(promt
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # The same tests against the default rules fail: they assert the changed thresholds.
-    write_artefacts(tmp_path / "old", {**build_artefacts(), **{p: t for p, t in files.items() if "/tests/" in p}})
+    write_artefacts(tmp_path / "old", {**all_artefacts(), **{p: t for p, t in files.items() if "/tests/" in p}})
     old = run_promtool(promtool, tmp_path / "old", "test", "rules", "rules/tests/themis-resource-alerts.yml")
     assert old.returncode != 0
     assert "ThemisVRAMUsageHigh fires" in old.stdout + old.stderr

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from observatory import dashboards, rules
+from observatory.artefacts import panel_linker
 from observatory.catalogue import CATALOGUE
-from observatory.dashboards.cluster_overview import SLO_BUDGETS
-from observatory.dashboards.cost_roi import CostParameters, dashboard
-from observatory.dashboards.llm_inference import FRAGMENTATION_RISK_QPS
+from observatory.config import DEFAULT_CONFIG, CostPrices
+from observatory.config.vocabulary import objectives
+from observatory.dashboards.cluster_overview import slo_budgets
+from observatory.dashboards.cost_roi import dashboard
 from observatory.dashboards.panels import metric, rate
 from observatory.lint.promql import QueryChecker
-from observatory.rules.slo import slos
-from observatory.rules.thresholds import DEFAULT_CONFIG
+
+SUITE = dashboards.dashboards(DEFAULT_CONFIG)
+SLO_BUDGETS = slo_budgets(DEFAULT_CONFIG)
+panel_link = panel_linker(DEFAULT_CONFIG)
 
 # Seed 000 (MONITORING_TESTING_STRATEGY), panel by panel: this is the spec.
 SEED_PANELS = {
@@ -86,11 +91,11 @@ PLUGIN_PANELS = {
 
 
 def _rendered() -> dict[str, dict]:
-    return {json.loads(text)["uid"]: json.loads(text) for text in dashboards.artefacts().values()}
+    return {json.loads(text)["uid"]: json.loads(text) for text in dashboards.artefacts(SUITE).values()}
 
 
 def test_the_six_dashboards_have_the_stable_uids() -> None:
-    assert [d.uid for d in dashboards.dashboards()] == list(SEED_PANELS)
+    assert [d.uid for d in SUITE] == list(SEED_PANELS)
     assert set(_rendered()) == set(SEED_PANELS)
 
 
@@ -109,7 +114,7 @@ def test_every_panel_has_a_description_and_a_unit() -> None:
 
 
 def test_single_metric_panels_take_their_description_from_the_catalogue() -> None:
-    panels = {p.title: p for d in dashboards.dashboards() for p in d.panels}
+    panels = {p.title: p for d in SUITE for p in d.panels}
     assert panels["Active Connections"].description.startswith(CATALOGUE["themis_active_connections"].help)
     assert panels["GPU Temperature"].unit == "celsius"
     assert panels["Aggregate Latency"].unit == "s"
@@ -285,8 +290,7 @@ def test_links_reach_the_other_five() -> None:
 
 
 def test_cost_prices_are_variables_used_by_the_queries() -> None:
-    params = CostParameters(electricity_eur_per_kwh=0.31)
-    board = dashboard(params)
+    board = dashboard(replace(DEFAULT_CONFIG, costs=CostPrices(electricity_eur_per_kwh=0.31)))
     variables = {v.name: v.value for v in board.variables}
     assert variables["electricity_price"] == 0.31
     exprs = " ".join(t.expr for p in board.panels for t in p.targets)
@@ -296,37 +300,37 @@ def test_cost_prices_are_variables_used_by_the_queries() -> None:
 
 
 def test_every_query_passes_the_lint() -> None:
-    checker = QueryChecker(CATALOGUE, rules.recorded_series())
-    queries = dashboards.queries()
+    checker = QueryChecker(CATALOGUE, rules.recorded_series(DEFAULT_CONFIG))
+    queries = dashboards.queries(SUITE)
     assert len(queries) > 100
     findings = [f.render() for q in queries for f in checker.check(q)]
     assert not findings, "\n".join(findings)
 
 
 def test_queries_name_their_dashboard_and_panel() -> None:
-    wheres = {q.where for q in dashboards.queries()}
+    wheres = {q.where for q in dashboards.queries(SUITE)}
     assert "dashboard 'Themis Cost & ROI' / panel 'ROI Summary'" in wheres
 
 
 def test_the_shard_filter_applies_where_the_metric_has_a_shard_label() -> None:
-    exprs = [q.expr for q in dashboards.queries()]
+    exprs = [q.expr for q in dashboards.queries(SUITE)]
     assert all('shard=~"$shard"' in e for e in exprs if "themis_inference_requests_total" in e)
 
 
 def test_panel_link_resolves_to_the_panel_id() -> None:
-    link = dashboards.panel_link("themis-llm-inference", "Tokens per Second")
+    link = panel_link("themis-llm-inference", "Tokens per Second")
     assert link == "/d/themis-llm-inference/llm-inference?viewPanel=1"
     data = _rendered()["themis-llm-inference"]
-    panel_id = int(dashboards.panel_link("themis-llm-inference", "Active LoRA Adapters").rsplit("=", 1)[1])
+    panel_id = int(panel_link("themis-llm-inference", "Active LoRA Adapters").rsplit("=", 1)[1])
     assert [p["title"] for p in data["panels"] if p["id"] == panel_id] == ["Active LoRA Adapters"]
-    assert dashboards.panel_link("themis-llm-inference", "Tokens per Second") == link
+    assert panel_link("themis-llm-inference", "Tokens per Second") == link
 
 
 def test_panel_link_rejects_unknown_uid_and_title() -> None:
     with pytest.raises(KeyError):
-        dashboards.panel_link("themis-nope", "Tokens per Second")
+        panel_link("themis-nope", "Tokens per Second")
     with pytest.raises(KeyError):
-        dashboards.panel_link("themis-llm-inference", "No Such Panel")
+        panel_link("themis-llm-inference", "No Such Panel")
 
 
 def test_panel_ids_are_unique_per_dashboard() -> None:
@@ -336,7 +340,7 @@ def test_panel_ids_are_unique_per_dashboard() -> None:
 
 
 def _exprs(uid: str, title: str) -> list[str]:
-    board = next(d for d in dashboards.dashboards() if d.uid == uid)
+    board = next(d for d in SUITE if d.uid == uid)
     return [target.expr for panel in board.panels if panel.title == title for target in panel.targets]
 
 
@@ -352,7 +356,7 @@ RECORDED_PANELS = {
 @pytest.mark.parametrize(("panel", "series"), RECORDED_PANELS.items())
 def test_panels_query_the_recorded_series(panel: tuple[str, str], series: str) -> None:
     exprs = _exprs(*panel)
-    assert series in rules.recorded_series()
+    assert series in rules.recorded_series(DEFAULT_CONFIG)
     assert any(f'{series}{{shard=~"$shard"}}' in expr for expr in exprs), exprs
 
 
@@ -370,7 +374,7 @@ def test_recorded_series_replace_the_raw_queries() -> None:
 
 
 def test_cluster_overview_ends_with_the_slo_section() -> None:
-    board = dashboards.dashboards()[0]
+    board = SUITE[0]
     assert [panel.title for panel in board.panels[-2:]] == ["Error Budget Remaining", "SLO Burn Rate"]
     budget, burn = board.panels[-2:]
     assert budget.unit == burn.unit == "percentunit"
@@ -385,13 +389,13 @@ def test_cluster_overview_ends_with_the_slo_section() -> None:
 
 
 def test_slo_budget_lines_match_the_rules() -> None:
-    budgets = {slo.name: slo.budget for slo in slos(DEFAULT_CONFIG)}
+    budgets = {slo.name: slo.budget for slo in objectives(DEFAULT_CONFIG)}
     assert budgets == pytest.approx(SLO_BUDGETS)
 
 
 def test_the_slo_section_leaves_existing_panel_ids_alone() -> None:
-    assert dashboards.panel_link("themis-cluster-overview", "Total Throughput").endswith("viewPanel=1")
-    assert dashboards.panel_link("themis-cluster-overview", "Aggregate Latency").endswith("viewPanel=2")
+    assert panel_link("themis-cluster-overview", "Total Throughput").endswith("viewPanel=1")
+    assert panel_link("themis-cluster-overview", "Aggregate Latency").endswith("viewPanel=2")
 
 
 def test_panel_helpers_resolve_series_through_the_catalogue() -> None:
@@ -404,6 +408,5 @@ def test_panel_helpers_resolve_series_through_the_catalogue() -> None:
         rate("themis_vram_usage_bytes")
 
 
-def test_dashboard_constants_follow_the_rule_configuration() -> None:
-    assert DEFAULT_CONFIG.thresholds.fragmentation_risk_requests_per_second == FRAGMENTATION_RISK_QPS
+def test_dashboard_budgets_follow_the_slo_objectives() -> None:
     assert SLO_BUDGETS == {"availability": 0.001, "latency": 0.05}

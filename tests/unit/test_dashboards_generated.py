@@ -9,21 +9,24 @@ from pathlib import Path
 import pytest
 
 from observatory import dashboards
+from observatory.config import DEFAULT_CONFIG
 from support.dashboards import sdk_round_trip, unknown_fields
+
+SUITE = dashboards.dashboards(DEFAULT_CONFIG)
 
 
 def test_generation_is_byte_identical() -> None:
-    assert dashboards.artefacts() == dashboards.artefacts()
+    assert dashboards.artefacts(SUITE) == dashboards.artefacts(SUITE)
 
 
 def test_json_is_sorted_indented_and_ends_with_a_newline() -> None:
-    for text in dashboards.artefacts().values():
+    for text in dashboards.artefacts(SUITE).values():
         assert text.endswith("}\n")
         assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def test_committed_json_is_not_stale(repo_root: Path) -> None:
-    files = dashboards.artefacts()
+    files = dashboards.artefacts(SUITE)
     for relative, text in files.items():
         path = repo_root / relative
         assert path.exists(), f"{relative} is missing: run `observatory generate`"
@@ -32,14 +35,14 @@ def test_committed_json_is_not_stale(repo_root: Path) -> None:
     assert on_disk == set(files)
 
 
-@pytest.mark.parametrize("path", sorted(dashboards.artefacts()))
+@pytest.mark.parametrize("path", sorted(dashboards.artefacts(SUITE)))
 def test_grafana_foundation_sdk_reads_every_field(path: str) -> None:
-    data = json.loads(dashboards.artefacts()[path])
+    data = json.loads(dashboards.artefacts(SUITE)[path])
     assert list(unknown_fields(data, sdk_round_trip(data))) == []
 
 
 def test_the_round_trip_check_catches_a_field_grafana_does_not_know() -> None:
-    data = json.loads(next(iter(dashboards.artefacts().values())))
+    data = json.loads(next(iter(dashboards.artefacts(SUITE).values())))
     tampered = copy.deepcopy(data)
     tampered["panels"][0]["span"] = 6  # grafanalib's pre-Grafana-5 layout field
     tampered["rows"] = []

@@ -9,13 +9,14 @@ from pathlib import Path
 import yaml
 
 from observatory import dashboards
+from observatory.artefacts import panel_linker
+from observatory.config import Jobs
 from observatory.manifests import DEFAULT_DEPLOY, DeployConfig
 from observatory.manifests.alertmanager_config import alertmanager_config
 from observatory.manifests.layout import kubernetes_manifests
 from observatory.manifests.prometheus_config import prometheus_config
 from observatory.rules.mixin import rule_groups
 from observatory.rules.render import rule_as_dict
-from observatory.rules.thresholds import Jobs
 
 # Seed 000's Kubernetes probe settings, written out as the seed gives them.
 SEED_PROBES = {
@@ -29,7 +30,9 @@ SEED_PROBES = {
 
 
 def _objects(config: DeployConfig = DEFAULT_DEPLOY, kind: str | None = None) -> list[dict]:
-    documents = [document for documents in kubernetes_manifests(config).values() for document in documents]
+    groups = rule_groups(config.rules, panel_linker(config.rules))
+    files = kubernetes_manifests(config, dashboards.dashboards(config.rules), groups)
+    documents = [document for documents in files.values() for document in documents]
     return [document for document in documents if kind is None or document["kind"] == kind]
 
 
@@ -102,7 +105,7 @@ def test_the_orchestrator_runs_two_replicas_with_the_store_url_from_a_secret() -
 def test_every_rule_group_is_a_prometheus_rule_with_the_release_label() -> None:
     config = replace(DEFAULT_DEPLOY, release_label=("release", "monitoring-prod"))
     rules = {r["metadata"]["name"]: r for r in _objects(config, "PrometheusRule")}
-    groups = rule_groups(config.rules)
+    groups = rule_groups(config.rules, panel_linker(config.rules))
     assert sorted(rules) == sorted(group.name for group in groups)
     for group in groups:
         spec = rules[group.name]["spec"]["groups"]
@@ -148,7 +151,9 @@ def test_prometheus_yml_has_seed_000s_jobs_intervals_and_targets() -> None:
 
 
 def test_alertmanager_yml_sends_to_the_webhook_and_inhibits_slower_burn_tiers() -> None:
-    config = alertmanager_config(replace(DEFAULT_DEPLOY, webhook_url="http://hooks:1234/x"))
+    config = alertmanager_config(
+        replace(DEFAULT_DEPLOY, webhook_url="http://hooks:1234/x"), rule_groups(DEFAULT_DEPLOY.rules)
+    )
     assert config["receivers"] == [{"name": "webhook", "webhook_configs": [{"url": "http://hooks:1234/x",
                                                                             "send_resolved": True}]}]  # fmt: skip
     # Four tiers: every faster tier silences each slower one, per SLO and shard: 3 + 2 + 1 rules.
@@ -160,7 +165,7 @@ def test_each_dashboard_is_a_sidecar_config_map_holding_the_generated_json(repo_
     config = replace(DEFAULT_DEPLOY, grafana_folder="LLM", grafana_namespace="grafana")
     maps = _objects(config, "ConfigMap")
     by_file = {name: m for m in maps for name in m["data"] if name.endswith(".json")}
-    assert sorted(by_file) == sorted(f"{d.slug}.json" for d in dashboards.dashboards())
+    assert sorted(by_file) == sorted(f"{d.slug}.json" for d in dashboards.dashboards(config.rules))
     for name, config_map in by_file.items():
         assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
         assert config_map["metadata"]["annotations"] == {"grafana_folder": "LLM"}

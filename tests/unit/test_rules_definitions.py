@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from observatory.artefacts import all_artefacts, panel_linker
 from observatory.catalogue import CATALOGUE
+from observatory.config import DEFAULT_CONFIG
 from observatory.lint.promql import QueryChecker
-from observatory.rules import artefacts, lint, queries, recorded_series
+from observatory.rules import lint, queries, recorded_series
 from observatory.rules.checks import lint_groups
-from observatory.rules.mixin import build_artefacts, rule_groups
+from observatory.rules.mixin import rule_groups
 from observatory.rules.model import Group
-from observatory.rules.thresholds import DEFAULT_CONFIG
 from support.rules import SEED_ALERTS
 
 
@@ -38,7 +39,7 @@ def _tests(files: dict[str, str]) -> dict[str, dict]:
 
 @pytest.mark.parametrize("seed_alert", sorted(SEED_ALERTS))
 def test_every_seed_alert_has_a_rule_a_firing_and_a_silent_case(seed_alert: str) -> None:
-    files = dict(artefacts())
+    files = all_artefacts()
     name = SEED_ALERTS[seed_alert]
     assert name in _alerts(files)
     tests = _tests(files)
@@ -46,14 +47,14 @@ def test_every_seed_alert_has_a_rule_a_firing_and_a_silent_case(seed_alert: str)
     silent = tests[f"{name} stays silent"]["alert_rule_test"][0]
     assert firing["alertname"] == name and firing["exp_alerts"]
     assert silent["alertname"] == name and silent["exp_alerts"] == []
-    definitions = {alert.name: alert for group in rule_groups() for alert in group.alerts}
+    definitions = {alert.name: alert for group in rule_groups(DEFAULT_CONFIG) for alert in group.alerts}
     assert seed_alert in definitions[name].seeds
 
 
 def test_seed_durations_and_severities_are_kept() -> None:
-    alerts = _alerts(dict(artefacts()))
+    alerts = _alerts(all_artefacts())
     expected = {
-        "ThemisShardDown": ("30s", "critical"),
+        "ThemisShardDown": ("1m", "critical"),
         "ThemisInferenceLatencyHigh": ("2m", "warning"),
         "ThemisVRAMUsageHigh": ("1m", "warning"),
         "ThemisGPUDegraded": ("5m", "warning"),
@@ -67,9 +68,9 @@ def test_seed_durations_and_severities_are_kept() -> None:
 
 
 def test_changing_one_threshold_changes_the_alert_its_test_and_its_runbook() -> None:
-    default = build_artefacts(DEFAULT_CONFIG)
+    default = all_artefacts(DEFAULT_CONFIG)
     lower = replace(DEFAULT_CONFIG, thresholds=replace(DEFAULT_CONFIG.thresholds, vram_usage_ratio=0.77))
-    changed = build_artefacts(lower)
+    changed = all_artefacts(lower)
     assert _alerts(default)["ThemisVRAMUsageHigh"]["expr"].endswith("> 0.9")
     assert _alerts(changed)["ThemisVRAMUsageHigh"]["expr"].endswith("> 0.77")
     fires = _tests(changed)["ThemisVRAMUsageHigh fires"]
@@ -84,7 +85,7 @@ def test_changing_one_threshold_changes_the_alert_its_test_and_its_runbook() -> 
 def test_a_disabled_burn_tier_has_no_alert_and_keeps_the_others() -> None:
     tiers = tuple(replace(tier, enabled=tier.long_window != "3d") for tier in DEFAULT_CONFIG.slo.tiers)
     config = replace(DEFAULT_CONFIG, slo=replace(DEFAULT_CONFIG.slo, tiers=tiers))
-    alerts = _alerts(build_artefacts(config))
+    alerts = _alerts(all_artefacts(config))
     assert "ThemisAvailabilityBudgetBurn3d" not in alerts
     assert alerts["ThemisAvailabilityBudgetBurn1d"]["labels"] == {
         "severity": "warning",
@@ -95,23 +96,23 @@ def test_a_disabled_burn_tier_has_no_alert_and_keeps_the_others() -> None:
 
 
 def test_burn_alerts_use_the_workbook_pairs() -> None:
-    alerts = _alerts(dict(artefacts()))
+    alerts = _alerts(all_artefacts())
     expr = alerts["ThemisAvailabilityBudgetBurn1h"]["expr"]
     assert "ratio_rate1h" in expr and "ratio_rate5m" in expr and "> 14.4" in expr and "/ 0.001" in expr
     assert "ratio_rate6h" in alerts["ThemisLatencyBudgetBurn6h"]["expr"]
     assert "ratio_rate30m" in alerts["ThemisLatencyBudgetBurn6h"]["expr"]
-    assert "shard:themis_slo_error_budget_remaining:ratio" in recorded_series()
+    assert "shard:themis_slo_error_budget_remaining:ratio" in recorded_series(DEFAULT_CONFIG)
 
 
 def test_job_names_are_parameters() -> None:
     config = replace(DEFAULT_CONFIG, jobs=replace(DEFAULT_CONFIG.jobs, gpu="gpu"))
-    alerts = _alerts(build_artefacts(config))
+    alerts = _alerts(all_artefacts(config))
     assert alerts["ThemisGPUExporterTargetDown"]["expr"] == 'up{job="gpu"} == 0'
     assert alerts["ThemisGPUExporterTargetMissing"]["expr"] == 'absent(up{job="gpu"})'
 
 
 def test_every_alert_links_its_runbook_section_and_a_dashboard_panel() -> None:
-    files = dict(artefacts())
+    files = all_artefacts()
     runbooks = files["docs/runbooks.md"]
     for name, alert in _alerts(files).items():
         annotations = alert["annotations"]
@@ -122,9 +123,9 @@ def test_every_alert_links_its_runbook_section_and_a_dashboard_panel() -> None:
 
 
 def test_shipped_rules_pass_the_query_checker_and_the_rule_checks() -> None:
-    checker = QueryChecker(CATALOGUE, recorded_series())
-    assert [finding for query in queries() for finding in checker.check(query)] == []
-    findings, sections = lint()
+    checker = QueryChecker(CATALOGUE, recorded_series(DEFAULT_CONFIG))
+    assert [finding for query in queries(DEFAULT_CONFIG) for finding in checker.check(query)] == []
+    findings, sections = lint(DEFAULT_CONFIG, panel_linker(DEFAULT_CONFIG))
     assert findings == []
     assert sections == [
         (
@@ -138,7 +139,7 @@ def test_shipped_rules_pass_the_query_checker_and_the_rule_checks() -> None:
 
 
 def test_lint_catches_a_bad_alert_and_missing_coverage() -> None:
-    groups = rule_groups()
+    groups = rule_groups(DEFAULT_CONFIG)
     good = groups[-1].alerts[0]
     bad = [
         replace(good, name="ThemisNoSeverity", severity=""),
@@ -161,13 +162,13 @@ def test_lint_catches_a_bad_alert_and_missing_coverage() -> None:
 
 
 def test_lint_limits_group_size() -> None:
-    recording = rule_groups()[0]
+    recording = rule_groups(DEFAULT_CONFIG)[0]
     findings, _ = lint_groups([replace(recording, rules=recording.rules * 2)])
     assert any(finding.problem == "more than 20 rules" for finding in findings)
 
 
 def test_generation_is_byte_identical_and_committed(repo_root: Path) -> None:
-    first, second = artefacts(), artefacts()
+    first, second = all_artefacts(), all_artefacts()
     assert first == second
     for path, text in first.items():
         assert text.endswith("\n")
@@ -175,4 +176,4 @@ def test_generation_is_byte_identical_and_committed(repo_root: Path) -> None:
         assert committed.exists(), f"{path} is not generated in the tree; run observatory generate"
         assert committed.read_text(encoding="utf-8") == text, f"{path} is stale; run observatory generate"
     generated = {p.relative_to(repo_root).as_posix() for p in repo_root.glob("rules/**/*.yml")}
-    assert generated == {path for path in first if path.endswith(".yml")}
+    assert generated == {path for path in first if path.startswith("rules/") and path.endswith(".yml")}

@@ -1,0 +1,57 @@
+"""Names that rules, dashboards and manifests share: recorded series, SLOs and dashboard identities.
+
+It sits below ``dashboards/`` and ``rules/`` so that neither imports the other: the rules record these
+series and link to these dashboards, the dashboards plot the series and show the objectives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from observatory.config.model import ObservatoryConfig
+
+# Recording rules' outputs, named level:metric:operations; the rate window is part of the name.
+RATE_WINDOW = "5m"
+REQUESTS_RATE = "shard:themis_inference_requests:rate5m"
+CLUSTER_REQUESTS_RATE = "cluster:themis_inference_requests:rate5m"
+LATENCY_BUCKET_RATE = "shard_le:themis_inference_latency_seconds_bucket:rate5m"
+LATENCY_QUANTILE = "shard_quantile:themis_inference_latency_seconds:histogram_quantile"
+CLUSTER_LATENCY_QUANTILE = "cluster_quantile:themis_inference_latency_seconds:histogram_quantile"
+LORA_SWITCH_QUANTILE = "shard_quantile:themis_lora_switch_latency_seconds:histogram_quantile"
+VECTOR_SEARCH_QUANTILE = "shard_quantile:themis_vector_search_latency_seconds:histogram_quantile"
+TOKENS_PER_SECOND = "shard:themis_generated_tokens_per_second:ratio_rate5m"
+KV_MISS_RATIO = "shard:themis_kv_cache_misses_per_lookup:ratio_rate5m"
+CPU_USAGE = "shard:themis_cpu_usage:ratio_rate5m"
+RAM_USAGE = "shard:themis_ram_usage:ratio"
+VRAM_USAGE = "shard_gpu:themis_vram_usage:ratio"
+# SLO series: the error ratio over a window is SLI_ERRORS + window (…ratio_rate5m, …ratio_rate30d).
+SLI_ERRORS = "shard:themis_slo_errors_per_request:ratio_rate"
+BUDGET_REMAINING = "shard:themis_slo_error_budget_remaining:ratio"
+
+# Dashboard uids that alerts link to.
+CLUSTER_OVERVIEW = "themis-cluster-overview"
+LLM_INFERENCE = "themis-llm-inference"
+VECTOR_SEARCH = "themis-vector-search"
+COST_ROI = "themis-cost-roi"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One service-level objective: its ``slo`` label value, title and target share of good events."""
+
+    name: str
+    title: str
+    objective: float
+
+    @property
+    def budget(self) -> float:
+        """The share of events allowed to be bad."""
+        return 1 - self.objective
+
+
+def objectives(config: ObservatoryConfig) -> tuple[Objective, ...]:
+    """The objectives seed 000 sets, at the configured targets."""
+    return (
+        Objective("availability", "Availability", config.slo.availability_objective),
+        Objective("latency", "Latency", config.slo.latency_objective),
+    )
