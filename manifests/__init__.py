@@ -6,11 +6,9 @@ Kubernetes manifests, and plain Prometheus, Alertmanager and Grafana configurati
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from observatory.config import ObservatoryConfig
 from observatory.dashboards.model import Dashboard
-from observatory.manifests.config import DEFAULT_DEPLOY, DeployConfig
 from observatory.manifests.layout import build_artefacts
 from observatory.rules import PanelLink
 from observatory.rules.mixin import rule_groups
@@ -18,7 +16,7 @@ from observatory.rules.mixin import rule_groups
 
 def artefacts(config: ObservatoryConfig, suite: Sequence[Dashboard], panel_link: PanelLink) -> dict[str, str]:
     """Every file under deploy/ for ``config``, the dashboards ``suite`` and the rules linked by ``panel_link``."""
-    return build_artefacts(replace(DEFAULT_DEPLOY, rules=config), suite, rule_groups(config, panel_link))
+    return build_artefacts(config, suite, rule_groups(config, panel_link))
 
 
-__all__ = ["DEFAULT_DEPLOY", "DeployConfig", "artefacts"]
+__all__ = ["artefacts"]

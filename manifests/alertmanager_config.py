@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from observatory.manifests.config import DeployConfig
+from observatory.config import ObservatoryConfig
 from observatory.rules.model import Group
 from observatory.rules.runbooks import inhibit_rules
 
 RECEIVER = "webhook"
 
 
-def alertmanager_config(config: DeployConfig, groups: Sequence[Group]) -> dict[str, Any]:
+def alertmanager_config(config: ObservatoryConfig, groups: Sequence[Group]) -> dict[str, Any]:
     """The whole alertmanager.yml: critical alerts repeat hourly, warnings every four hours."""
     alerts = [alert for group in groups for alert in group.alerts]
+    webhook = config.alertmanager.webhook_url
     return {
         "route": {
             "receiver": RECEIVER,
@@ -33,5 +34,5 @@ def alertmanager_config(config: DeployConfig, groups: Sequence[Group]) -> dict[s
             ],
         },
         "inhibit_rules": inhibit_rules(alerts),
-        "receivers": [{"name": RECEIVER, "webhook_configs": [{"url": config.webhook_url, "send_resolved": True}]}],
+        "receivers": [{"name": RECEIVER, "webhook_configs": [{"url": webhook, "send_resolved": True}]}],
     }

@@ -7,19 +7,21 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from observatory import dashboards
+from observatory.config import ObservatoryConfig
 from observatory.dashboards.model import Dashboard
-from observatory.manifests.config import DeployConfig
 from observatory.manifests.documents import app_labels, metadata
 
 # Where the provisioning provider reads dashboards from: mount dashboards/generated there.
 DASHBOARDS_PATH = "/var/lib/grafana/dashboards/themis"
 DATASOURCE_UID = "themis-prometheus"
+# The value the Grafana sidecar looks for on its label, unless its chart is told otherwise.
+SIDECAR_LABEL_VALUE = "1"
 
 
-def dashboard_config_maps(config: DeployConfig, suite: Sequence[Dashboard]) -> dict[str, dict[str, Any]]:
+def dashboard_config_maps(config: ObservatoryConfig, suite: Sequence[Dashboard]) -> dict[str, dict[str, Any]]:
     """One ConfigMap per dashboard, keyed by the dashboard's slug, labelled for the Grafana sidecar."""
-    key, value = config.grafana_dashboard_label
-    annotations = {config.grafana_folder_annotation: config.grafana_folder}
+    key, value = config.grafana.dashboard_label, SIDECAR_LABEL_VALUE
+    annotations = {config.grafana.folder_annotation: config.grafana.folder}
     maps = {}
     for path, text in dashboards.artefacts(suite).items():
         file_name = PurePosixPath(path).name
@@ -28,13 +30,13 @@ def dashboard_config_maps(config: DeployConfig, suite: Sequence[Dashboard]) -> d
         maps[slug] = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": metadata(f"themis-dashboard-{slug}", config.grafana_namespace, labels, annotations),
+            "metadata": metadata(f"themis-dashboard-{slug}", config.grafana.namespace, labels, annotations),
             "data": {file_name: text},
         }
     return maps
 
 
-def datasource_provisioning(config: DeployConfig) -> dict[str, Any]:
+def datasource_provisioning(config: ObservatoryConfig) -> dict[str, Any]:
     """The Prometheus data source, the default one, which every dashboard's datasource variable lists."""
     return {
         "apiVersion": 1,
@@ -44,21 +46,21 @@ def datasource_provisioning(config: DeployConfig) -> dict[str, Any]:
                 "type": "prometheus",
                 "uid": DATASOURCE_UID,
                 "access": "proxy",
-                "url": config.prometheus_url,
+                "url": config.grafana.datasource_url,
                 "isDefault": True,
             }
         ],
     }
 
 
-def dashboard_provisioning(config: DeployConfig) -> dict[str, Any]:
+def dashboard_provisioning(config: ObservatoryConfig) -> dict[str, Any]:
     """A file provider loading the six dashboards into the configured folder, read-only."""
     return {
         "apiVersion": 1,
         "providers": [
             {
                 "name": "themis",
-                "folder": config.grafana_folder,
+                "folder": config.grafana.folder,
                 "type": "file",
                 "disableDeletion": True,
                 "allowUiUpdates": False,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from observatory.config import ObservatoryConfig
 from observatory.dashboards.model import Dashboard
 from observatory.manifests.alertmanager_config import alertmanager_config
-from observatory.manifests.config import DeployConfig
 from observatory.manifests.documents import app_labels, metadata, yaml_documents, yaml_text
 from observatory.manifests.grafana import dashboard_config_maps, dashboard_provisioning, datasource_provisioning
 from observatory.manifests.guide import deploy_readme
 from observatory.manifests.operator_objects import prometheus_rules, service_monitors
 from observatory.manifests.prometheus_config import prometheus_config
-from observatory.manifests.workloads import orchestrator_objects, shard_deployment, shard_service
+from observatory.manifests.workloads import orchestrator_objects, shard_deployment, shard_service, shard_service_name
 from observatory.rules.model import Group
 
 DEPLOY_DIR = "deploy"
@@ -24,22 +24,22 @@ GRAFANA_DATASOURCES_FILE = f"{DEPLOY_DIR}/grafana/provisioning/datasources/themi
 GRAFANA_DASHBOARDS_FILE = f"{DEPLOY_DIR}/grafana/provisioning/dashboards/themis.yaml"
 
 
-def namespace(config: DeployConfig) -> dict[str, Any]:
+def namespace(config: ObservatoryConfig) -> dict[str, Any]:
     """The shards' and orchestrator's namespace."""
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": metadata(config.namespace, None, app_labels("namespace", config.namespace)),
+        "metadata": metadata(config.kubernetes.namespace, None, app_labels("namespace", config.kubernetes.namespace)),
     }
 
 
 def kubernetes_manifests(
-    config: DeployConfig, suite: Sequence[Dashboard], groups: Sequence[Group]
+    config: ObservatoryConfig, suite: Sequence[Dashboard], groups: Sequence[Group]
 ) -> dict[str, list[dict[str, Any]]]:
     """Every Kubernetes object, grouped by the file (relative to deploy/kubernetes) that holds it."""
     files: dict[str, list[dict[str, Any]]] = {"namespace.yaml": [namespace(config)]}
-    for domain in config.domains:
-        files[f"shards/{config.shard_service(domain)}.yaml"] = [
+    for domain in config.shards:
+        files[f"shards/{shard_service_name(domain)}.yaml"] = [
             shard_deployment(config, domain),
             shard_service(config, domain),
         ]
@@ -57,7 +57,7 @@ def kustomization(resources: list[str]) -> dict[str, Any]:
     return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
 
 
-def build_artefacts(config: DeployConfig, suite: Sequence[Dashboard], groups: Sequence[Group]) -> dict[str, str]:
+def build_artefacts(config: ObservatoryConfig, suite: Sequence[Dashboard], groups: Sequence[Group]) -> dict[str, str]:
     """Every file under deploy/ as text."""
     manifests = kubernetes_manifests(config, suite, groups)
     files = {f"{KUBERNETES_DIR}/{path}": yaml_documents(objects) for path, objects in manifests.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from observatory.manifests.config import DeployConfig
+from observatory.config import ObservatoryConfig
 from observatory.manifests.documents import app_labels, metadata
 from observatory.manifests.scrape_jobs import METRICS_PATH, ScrapeJob, scrape_jobs
 from observatory.manifests.workloads import SHARD_LABEL
@@ -15,22 +15,22 @@ from observatory.rules.render import rule_as_dict
 API_VERSION = "monitoring.coreos.com/v1"
 
 
-def _labels(config: DeployConfig, component: str, instance: str) -> dict[str, str]:
-    key, value = config.release_label
+def _labels(config: ObservatoryConfig, component: str, instance: str) -> dict[str, str]:
+    key, value = config.kubernetes.release_label, config.kubernetes.release
     return {**app_labels(component, instance), key: value}
 
 
-def prometheus_rule(config: DeployConfig, group: Group) -> dict[str, Any]:
+def prometheus_rule(config: ObservatoryConfig, group: Group) -> dict[str, Any]:
     """One rule group as a PrometheusRule, labelled for kube-prometheus-stack's rule selector."""
     return {
         "apiVersion": API_VERSION,
         "kind": "PrometheusRule",
-        "metadata": metadata(group.name, config.namespace, _labels(config, "rules", group.name)),
+        "metadata": metadata(group.name, config.kubernetes.namespace, _labels(config, "rules", group.name)),
         "spec": {"groups": [{"name": group.name, "rules": [rule_as_dict(rule) for rule in group.rules]}]},
     }
 
 
-def prometheus_rules(config: DeployConfig, groups: Sequence[Group]) -> list[dict[str, Any]]:
+def prometheus_rules(config: ObservatoryConfig, groups: Sequence[Group]) -> list[dict[str, Any]]:
     """Every rule group, each its own PrometheusRule."""
     return [prometheus_rule(config, group) for group in groups]
 
@@ -55,20 +55,20 @@ def _endpoint(job: ScrapeJob) -> dict[str, Any]:
     return endpoint
 
 
-def service_monitor(config: DeployConfig, job: ScrapeJob) -> dict[str, Any]:
+def service_monitor(config: ObservatoryConfig, job: ScrapeJob) -> dict[str, Any]:
     """A ServiceMonitor scraping one job's port on every matching Service in the namespace."""
     return {
         "apiVersion": API_VERSION,
         "kind": "ServiceMonitor",
-        "metadata": metadata(job.name, config.namespace, _labels(config, "monitoring", job.name)),
+        "metadata": metadata(job.name, config.kubernetes.namespace, _labels(config, "monitoring", job.name)),
         "spec": {
-            "namespaceSelector": {"matchNames": [config.namespace]},
+            "namespaceSelector": {"matchNames": [config.kubernetes.namespace]},
             "selector": {"matchLabels": {"app.kubernetes.io/component": job.component}},
             "endpoints": [_endpoint(job)],
         },
     }
 
 
-def service_monitors(config: DeployConfig) -> list[dict[str, Any]]:
+def service_monitors(config: ObservatoryConfig) -> list[dict[str, Any]]:
     """One ServiceMonitor per scrape job of seed 000."""
     return [service_monitor(config, job) for job in scrape_jobs(config)]

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from observatory.manifests.config import DeployConfig
+from observatory.config import ObservatoryConfig
 from observatory.manifests.scrape_jobs import METRICS_PATH, ScrapeJob, scrape_jobs
+from observatory.manifests.workloads import shard_service_name
 
 # Rule files sit beside prometheus.yml, as `observatory generate` writes them under rules/.
 RULE_FILES = "rules/themis-*.yml"
 
 
-def _shard_from_address(config: DeployConfig) -> dict[str, Any]:
+def _shard_from_address(config: ObservatoryConfig) -> dict[str, Any]:
     # Targets are named `shard-<domain>:<port>`; the domain becomes the target's `shard` label.
-    prefix = config.shard_service("")
+    prefix = shard_service_name("")
     return {"source_labels": ["__address__"], "regex": f"{prefix}(.+):[0-9]+", "target_label": "shard"}
 
 
-def scrape_config(config: DeployConfig, job: ScrapeJob) -> dict[str, Any]:
+def scrape_config(config: ObservatoryConfig, job: ScrapeJob) -> dict[str, Any]:
     """One job of ``scrape_configs``."""
     data: dict[str, Any] = {"job_name": job.name}
     if job.interval is not None:
@@ -32,17 +33,18 @@ def scrape_config(config: DeployConfig, job: ScrapeJob) -> dict[str, Any]:
     return data
 
 
-def prometheus_config(config: DeployConfig) -> dict[str, Any]:
+def prometheus_config(config: ObservatoryConfig) -> dict[str, Any]:
     """The whole prometheus.yml; ``remote_write`` only when endpoints are configured."""
     data: dict[str, Any] = {
         "global": {
-            "scrape_interval": config.global_scrape_interval,
-            "evaluation_interval": config.global_scrape_interval,
+            "scrape_interval": config.prometheus.scrape_interval,
+            "scrape_timeout": config.prometheus.scrape_timeout,
+            "evaluation_interval": config.prometheus.evaluation_interval,
         },
         "rule_files": [RULE_FILES],
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [config.alertmanager_address]}]}]},
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [config.alertmanager.address]}]}]},
         "scrape_configs": [scrape_config(config, job) for job in scrape_jobs(config)],
     }
-    if config.remote_write_urls:
-        data["remote_write"] = [{"url": url} for url in config.remote_write_urls]
+    if config.prometheus.remote_write_urls:
+        data["remote_write"] = [{"url": url} for url in config.prometheus.remote_write_urls]
     return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from observatory.manifests.config import DeployConfig
+from observatory.config import ObservatoryConfig
 from observatory.manifests.workloads import (
     GPU_PORT,
     HOST_PORT,
@@ -12,6 +12,7 @@ from observatory.manifests.workloads import (
     ORCHESTRATOR_COMPONENT,
     ORCHESTRATOR_NAME,
     SHARD_COMPONENT,
+    shard_service_name,
 )
 
 # Every scrape job serves /metrics; the seed's prometheus.yml sets the path explicitly.
@@ -32,19 +33,19 @@ class ScrapeJob:
     interval: str | None
     per_shard: bool
 
-    def targets(self, config: DeployConfig) -> list[str]:
+    def targets(self, config: ObservatoryConfig) -> list[str]:
         """``host:port`` of every target, under the Service names the manifests give them."""
         if self.per_shard:
-            return [f"{config.shard_service(domain)}:{self.port}" for domain in config.domains]
+            return [f"{shard_service_name(domain)}:{self.port}" for domain in config.shards]
         return [f"{ORCHESTRATOR_NAME}:{self.port}"]
 
 
-def scrape_jobs(config: DeployConfig) -> tuple[ScrapeJob, ...]:
+def scrape_jobs(config: ObservatoryConfig) -> tuple[ScrapeJob, ...]:
     """The jobs in seed 000's order, named as the rules expect them."""
-    jobs = config.rules.jobs
+    jobs, ports = config.jobs, config.ports
     return (
-        ScrapeJob(jobs.shards, SHARD_COMPONENT, HTTP_PORT, config.shard_port, config.shard_scrape_interval, True),
-        ScrapeJob(jobs.orchestrator, ORCHESTRATOR_COMPONENT, HTTP_PORT, config.orchestrator_port, None, False),
-        ScrapeJob(jobs.host, SHARD_COMPONENT, HOST_PORT, config.host_exporter_port, None, True),
-        ScrapeJob(jobs.gpu, SHARD_COMPONENT, GPU_PORT, config.gpu_exporter_port, None, True),
+        ScrapeJob(jobs.shards, SHARD_COMPONENT, HTTP_PORT, ports.shard, config.prometheus.shard_scrape_interval, True),
+        ScrapeJob(jobs.orchestrator, ORCHESTRATOR_COMPONENT, HTTP_PORT, config.ports.orchestrator, None, False),
+        ScrapeJob(jobs.host, SHARD_COMPONENT, HOST_PORT, config.ports.host_exporter, None, True),
+        ScrapeJob(jobs.gpu, SHARD_COMPONENT, GPU_PORT, config.ports.gpu_exporter, None, True),
     )

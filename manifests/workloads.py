@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from observatory.manifests.config import DeployConfig, Resources
+from observatory.config import ObservatoryConfig, Resources
 from observatory.manifests.documents import app_labels, metadata
 from observatory.manifests.probes import orchestrator_probes, shard_probes
 
@@ -24,10 +24,15 @@ ORCHESTRATOR_CONFIG_FILE = "orchestrator.yaml"
 STORE_URL_ENV = "THEMIS_STORE_URL"
 
 
+def shard_service_name(domain: str) -> str:
+    """The Service (and DNS) name of a shard, as seed 000's prometheus.yml writes its targets."""
+    return f"shard-{domain}"
+
+
 def resources(spec: Resources, gpus: int = 0) -> dict[str, Any]:
     """A container's ``resources``; GPUs go in limits only, which Kubernetes copies into requests."""
     limits: dict[str, str] = {"memory": spec.memory_limit}
-    if spec.cpu_limit is not None:
+    if spec.cpu_limit:
         limits["cpu"] = spec.cpu_limit
     if gpus:
         limits["nvidia.com/gpu"] = str(gpus)
@@ -36,14 +41,14 @@ def resources(spec: Resources, gpus: int = 0) -> dict[str, Any]:
 
 def shard_labels(domain: str) -> dict[str, str]:
     """Labels of a shard's pods and Service."""
-    return {**app_labels(SHARD_COMPONENT, f"shard-{domain}"), SHARD_LABEL: domain}
+    return {**app_labels(SHARD_COMPONENT, shard_service_name(domain)), SHARD_LABEL: domain}
 
 
 def _selector(labels: dict[str, str]) -> dict[str, str]:
     return {key: labels[key] for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")}
 
 
-def _shard_container(config: DeployConfig, domain: str) -> dict[str, Any]:
+def _shard_container(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
     command = [
         "observatory-shard",
         "--domain",
@@ -51,32 +56,32 @@ def _shard_container(config: DeployConfig, domain: str) -> dict[str, Any]:
         "--host",
         "0.0.0.0",
         "--port",
-        str(config.shard_port),
+        str(config.ports.shard),
         "--cache-dir",
         CACHE_DIR,
     ]
-    if config.gpu_profile is not None:
-        command += ["--gpu-profile", config.gpu_profile]
+    if config.kubernetes.gpu_profile:
+        command += ["--gpu-profile", config.kubernetes.gpu_profile]
     return {
         "name": "shard",
-        "image": config.image,
+        "image": config.kubernetes.image,
         "command": command,
-        "ports": [{"name": HTTP_PORT, "containerPort": config.shard_port}],
-        **shard_probes(config.shard_port),
-        "resources": resources(config.shard_resources, gpus=1 if config.gpu_profile else 0),
+        "ports": [{"name": HTTP_PORT, "containerPort": config.ports.shard}],
+        **shard_probes(config.ports.shard),
+        "resources": resources(config.kubernetes.shard_resources, gpus=1 if config.kubernetes.gpu_profile else 0),
         "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_DIR}],
     }
 
 
-def _gpu_exporter(config: DeployConfig, domain: str) -> dict[str, Any]:
+def _gpu_exporter(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": "gpu-exporter",
-        "image": config.image,
-        "command": ["observatory-gpu-exporter", "--shard", domain, "--port", str(config.gpu_exporter_port)],
-        "ports": [{"name": GPU_PORT, "containerPort": config.gpu_exporter_port}],
-        "resources": resources(config.exporter_resources),
+        "image": config.kubernetes.image,
+        "command": ["observatory-gpu-exporter", "--shard", domain, "--port", str(config.ports.gpu_exporter)],
+        "ports": [{"name": GPU_PORT, "containerPort": config.ports.gpu_exporter}],
+        "resources": resources(config.kubernetes.exporter_resources),
     }
-    if config.gpu_profile is not None:
+    if config.kubernetes.gpu_profile:
         # The device plugin hands the GPU to the shard container only; the NVIDIA container runtime
         # gives this sidecar NVML access to the node's GPUs without taking a second one.
         container["env"] = [
@@ -86,31 +91,31 @@ def _gpu_exporter(config: DeployConfig, domain: str) -> dict[str, Any]:
     return container
 
 
-def _host_exporter(config: DeployConfig, domain: str) -> dict[str, Any]:
+def _host_exporter(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
     return {
         "name": "host-exporter",
-        "image": config.image,
+        "image": config.kubernetes.image,
         "command": [
             "observatory-host-exporter",
             "--shard",
             domain,
             "--port",
-            str(config.host_exporter_port),
+            str(config.ports.host_exporter),
             "--shard-port",
-            str(config.shard_port),
+            str(config.ports.shard),
         ],
-        "ports": [{"name": HOST_PORT, "containerPort": config.host_exporter_port}],
-        "resources": resources(config.exporter_resources),
+        "ports": [{"name": HOST_PORT, "containerPort": config.ports.host_exporter}],
+        "resources": resources(config.kubernetes.exporter_resources),
     }
 
 
-def shard_deployment(config: DeployConfig, domain: str) -> dict[str, Any]:
+def shard_deployment(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
     """One shard's Deployment: the shard with seed 000's probes, and both exporters beside it."""
     labels = shard_labels(domain)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(config.shard_service(domain), config.namespace, labels),
+        "metadata": metadata(shard_service_name(domain), config.kubernetes.namespace, labels),
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": _selector(labels)},
@@ -141,60 +146,61 @@ def _service(name: str, namespace: str, labels: dict[str, str], ports: list[tupl
     }
 
 
-def shard_service(config: DeployConfig, domain: str) -> dict[str, Any]:
+def shard_service(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
     """The shard's Service: its API and both exporters, under the name seed 000's targets use."""
     ports = [
-        (HTTP_PORT, config.shard_port),
-        (GPU_PORT, config.gpu_exporter_port),
-        (HOST_PORT, config.host_exporter_port),
+        (HTTP_PORT, config.ports.shard),
+        (GPU_PORT, config.ports.gpu_exporter),
+        (HOST_PORT, config.ports.host_exporter),
     ]
-    return _service(config.shard_service(domain), config.namespace, shard_labels(domain), ports)
+    return _service(shard_service_name(domain), config.kubernetes.namespace, shard_labels(domain), ports)
 
 
-def orchestrator_settings(config: DeployConfig) -> dict[str, Any]:
+def orchestrator_settings(config: ObservatoryConfig) -> dict[str, Any]:
     """The orchestrator's configuration file: where the shards are."""
     return {
         "host": "0.0.0.0",
-        "shards": {domain: f"http://{config.shard_service(domain)}:{config.shard_port}" for domain in config.domains},
+        "shards": {domain: f"http://{shard_service_name(domain)}:{config.ports.shard}" for domain in config.shards},
     }
 
 
-def orchestrator_objects(config: DeployConfig) -> list[dict[str, Any]]:
+def orchestrator_objects(config: ObservatoryConfig) -> list[dict[str, Any]]:
     """The orchestrator's ConfigMap, Deployment and Service; the store's URL comes from a Secret."""
+    k8s = config.kubernetes
     labels = app_labels(ORCHESTRATOR_COMPONENT, ORCHESTRATOR_NAME)
     config_map = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(f"{ORCHESTRATOR_NAME}-config", config.namespace, labels),
+        "metadata": metadata(f"{ORCHESTRATOR_NAME}-config", config.kubernetes.namespace, labels),
         "data": {ORCHESTRATOR_CONFIG_FILE: yaml.safe_dump(orchestrator_settings(config), sort_keys=False)},
     }
     container = {
         "name": ORCHESTRATOR_NAME,
-        "image": config.image,
+        "image": config.kubernetes.image,
         "command": [
             "observatory-orchestrator",
             "--config",
             f"{ORCHESTRATOR_CONFIG_DIR}/{ORCHESTRATOR_CONFIG_FILE}",
             "--port",
-            str(config.orchestrator_port),
+            str(config.ports.orchestrator),
         ],
         "env": [
             {
                 "name": STORE_URL_ENV,
-                "valueFrom": {"secretKeyRef": {"name": config.store_secret, "key": config.store_secret_key}},
+                "valueFrom": {"secretKeyRef": {"name": k8s.store_secret, "key": k8s.store_secret_key}},
             }
         ],
-        "ports": [{"name": HTTP_PORT, "containerPort": config.orchestrator_port}],
-        **orchestrator_probes(config.orchestrator_port),
-        "resources": resources(config.orchestrator_resources),
+        "ports": [{"name": HTTP_PORT, "containerPort": config.ports.orchestrator}],
+        **orchestrator_probes(config.ports.orchestrator),
+        "resources": resources(config.kubernetes.orchestrator_resources),
         "volumeMounts": [{"name": "config", "mountPath": ORCHESTRATOR_CONFIG_DIR, "readOnly": True}],
     }
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(ORCHESTRATOR_NAME, config.namespace, labels),
+        "metadata": metadata(ORCHESTRATOR_NAME, config.kubernetes.namespace, labels),
         "spec": {
-            "replicas": config.orchestrator_replicas,
+            "replicas": config.kubernetes.orchestrator_replicas,
             "selector": {"matchLabels": _selector(labels)},
             "template": {
                 "metadata": {"labels": labels},
@@ -205,5 +211,5 @@ def orchestrator_objects(config: DeployConfig) -> list[dict[str, Any]]:
             },
         },
     }
-    service = _service(ORCHESTRATOR_NAME, config.namespace, labels, [(HTTP_PORT, config.orchestrator_port)])
+    service = _service(ORCHESTRATOR_NAME, config.kubernetes.namespace, labels, [(HTTP_PORT, config.ports.orchestrator)])
     return [config_map, deployment, service]

@@ -10,14 +10,14 @@ import copy
 import shutil
 import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
 from observatory import dashboards
-from observatory.manifests import DEFAULT_DEPLOY
+from observatory.artefacts import panel_linker
+from observatory.config import DEFAULT_CONFIG, config_from_mapping
 from observatory.manifests.layout import (
     ALERTMANAGER_FILE,
     KUBERNETES_DIR,
@@ -42,14 +42,14 @@ def built(repo_root: Path) -> list[dict]:
 
 
 def test_kustomize_builds_every_generated_object(built: list[dict]) -> None:
-    suite = dashboards.dashboards(DEFAULT_DEPLOY.rules)
-    files = kubernetes_manifests(DEFAULT_DEPLOY, suite, rule_groups(DEFAULT_DEPLOY.rules))
+    suite = dashboards.dashboards(DEFAULT_CONFIG)
+    files = kubernetes_manifests(DEFAULT_CONFIG, suite, rule_groups(DEFAULT_CONFIG, panel_linker(DEFAULT_CONFIG)))
     generated = [document for documents in files.values() for document in documents]
     assert sorted(map(_identity, built)) == sorted(map(_identity, generated))
     kinds = [document["kind"] for document in built]
-    assert kinds.count("PrometheusRule") == len(rule_groups(DEFAULT_DEPLOY.rules))
+    assert kinds.count("PrometheusRule") == len(rule_groups(DEFAULT_CONFIG))
     assert kinds.count("ServiceMonitor") == 4
-    assert kinds.count("Deployment") == len(DEFAULT_DEPLOY.domains) + 1
+    assert kinds.count("Deployment") == len(DEFAULT_CONFIG.shards) + 1
 
 
 def test_every_object_matches_its_schema(built: list[dict]) -> None:
@@ -86,7 +86,7 @@ def test_rule_groups_inside_the_prometheus_rules_pass_promtool(
             files.append(str(path))
     result = subprocess.run([promtool, "check", "rules", *files], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("SUCCESS") == len(files) == len(rule_groups(DEFAULT_DEPLOY.rules))
+    assert result.stdout.count("SUCCESS") == len(files) == len(rule_groups(DEFAULT_CONFIG))
 
 
 def _check_prometheus_config(promtool: str, repo_root: Path, config: Path) -> subprocess.CompletedProcess:
@@ -104,13 +104,15 @@ def test_prometheus_yml_passes_promtool_check_config(promtool: str, repo_root: P
     result = _check_prometheus_config(promtool, repo_root, config)
     assert result.returncode == 0, result.stdout + result.stderr
     # promtool found and checked every rule file the config names.
-    assert f"SUCCESS: {len(rule_groups(DEFAULT_DEPLOY.rules))} rule files found" in result.stdout, result.stdout
+    assert f"SUCCESS: {len(rule_groups(DEFAULT_CONFIG))} rule files found" in result.stdout, result.stdout
 
 
 def test_remote_write_from_configuration_passes_promtool(promtool: str, repo_root: Path, tmp_path: Path) -> None:
     urls = ("http://mimir:9009/api/v1/push", "http://thanos-receive:19291/api/v1/receive")
     config = tmp_path / "prometheus.yml"
-    config.write_text(yaml.safe_dump(prometheus_config(replace(DEFAULT_DEPLOY, remote_write_urls=urls))))
+    config.write_text(
+        yaml.safe_dump(prometheus_config(config_from_mapping({"prometheus": {"remote_write_urls": list(urls)}})))
+    )
     assert [entry["url"] for entry in yaml.safe_load(config.read_text())["remote_write"]] == list(urls)
     result = _check_prometheus_config(promtool, repo_root, config)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -141,7 +143,7 @@ def test_prometheus_loads_the_generated_config_and_labels_every_shard_target(rep
     flags = (f"--storage.tsdb.path={tmp_path / 'tsdb'}", "--log.level=warn")
     expected = {("themisdb-orchestrator", "orchestrator:8000"): None}
     for job, port in (("themisdb-shards", 8080), ("node-exporter", 9100), ("nvidia-gpu-exporter", 9835)):
-        expected |= {(job, f"shard-{domain}:{port}"): domain for domain in DEFAULT_DEPLOY.domains}
+        expected |= {(job, f"shard-{domain}:{port}"): domain for domain in DEFAULT_CONFIG.shards}
     with running_server("prometheus", tmp_path, config, *flags) as (process, base):
         server = PrometheusServer(base, process)
         deadline = time.monotonic() + 30
@@ -154,4 +156,4 @@ def test_prometheus_loads_the_generated_config_and_labels_every_shard_target(rep
             time.sleep(0.2)
         groups = server.api("rules")["groups"]
     assert labels == expected
-    assert sorted(group["name"] for group in groups) == sorted(g.name for g in rule_groups(DEFAULT_DEPLOY.rules))
+    assert sorted(group["name"] for group in groups) == sorted(g.name for g in rule_groups(DEFAULT_CONFIG))

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from observatory import dashboards
 from observatory.artefacts import panel_linker
-from observatory.config import Jobs
-from observatory.manifests import DEFAULT_DEPLOY, DeployConfig
+from observatory.config import DEFAULT_CONFIG, ObservatoryConfig, config_from_mapping
 from observatory.manifests.alertmanager_config import alertmanager_config
 from observatory.manifests.layout import kubernetes_manifests
 from observatory.manifests.prometheus_config import prometheus_config
@@ -29,14 +27,14 @@ SEED_PROBES = {
 }  # fmt: skip
 
 
-def _objects(config: DeployConfig = DEFAULT_DEPLOY, kind: str | None = None) -> list[dict]:
-    groups = rule_groups(config.rules, panel_linker(config.rules))
-    files = kubernetes_manifests(config, dashboards.dashboards(config.rules), groups)
+def _objects(config: ObservatoryConfig = DEFAULT_CONFIG, kind: str | None = None) -> list[dict]:
+    groups = rule_groups(config, panel_linker(config))
+    files = kubernetes_manifests(config, dashboards.dashboards(config), groups)
     documents = [document for documents in files.values() for document in documents]
     return [document for document in documents if kind is None or document["kind"] == kind]
 
 
-def _shard_pods(config: DeployConfig = DEFAULT_DEPLOY) -> dict[str, dict]:
+def _shard_pods(config: ObservatoryConfig = DEFAULT_CONFIG) -> dict[str, dict]:
     return {
         d["metadata"]["name"]: d["spec"]["template"]["spec"]
         for d in _objects(config, "Deployment")
@@ -76,7 +74,7 @@ def test_a_gpu_profile_asks_for_one_gpu_in_limits_only() -> None:
         assert all(
             "nvidia.com/gpu" not in containers[c]["resources"]["limits"] for c in ("gpu-exporter", "host-exporter")
         )
-    cpu_only = replace(DEFAULT_DEPLOY, gpu_profile=None)
+    cpu_only = config_from_mapping({"kubernetes": {"gpu_profile": ""}})
     text = json.dumps(_objects(cpu_only))
     assert "nvidia.com/gpu" not in text and "--gpu-profile" not in text and "NVIDIA_VISIBLE_DEVICES" not in text
 
@@ -103,15 +101,15 @@ def test_the_orchestrator_runs_two_replicas_with_the_store_url_from_a_secret() -
 
 
 def test_every_rule_group_is_a_prometheus_rule_with_the_release_label() -> None:
-    config = replace(DEFAULT_DEPLOY, release_label=("release", "monitoring-prod"))
+    config = config_from_mapping({"kubernetes": {"release_label": "app.example.com/release", "release": "prod"}})
     rules = {r["metadata"]["name"]: r for r in _objects(config, "PrometheusRule")}
-    groups = rule_groups(config.rules, panel_linker(config.rules))
+    groups = rule_groups(config, panel_linker(config))
     assert sorted(rules) == sorted(group.name for group in groups)
     for group in groups:
         spec = rules[group.name]["spec"]["groups"]
         assert spec == [{"name": group.name, "rules": [rule_as_dict(rule) for rule in group.rules]}]
     for document in [*rules.values(), *_objects(config, "ServiceMonitor")]:
-        assert document["metadata"]["labels"]["release"] == "monitoring-prod"
+        assert document["metadata"]["labels"]["app.example.com/release"] == "prod"
 
 
 def test_service_monitors_scrape_the_seed_jobs_and_label_the_shard() -> None:
@@ -129,16 +127,16 @@ def test_service_monitors_scrape_the_seed_jobs_and_label_the_shard() -> None:
 
 
 def test_job_names_follow_the_rule_configuration() -> None:
-    jobs = Jobs(shards="llm-shards", orchestrator="llm-orchestrator", host="host", gpu="gpu")
-    config = replace(DEFAULT_DEPLOY, rules=replace(DEFAULT_DEPLOY.rules, jobs=jobs))
+    jobs = {"shards": "llm-shards", "orchestrator": "llm-orchestrator", "host": "host", "gpu": "gpu"}
+    config = config_from_mapping({"jobs": jobs})
     names = {"llm-shards", "llm-orchestrator", "host", "gpu"}
     assert {m["metadata"]["name"] for m in _objects(config, "ServiceMonitor")} == names
     assert {job["job_name"] for job in prometheus_config(config)["scrape_configs"]} == names
 
 
 def test_prometheus_yml_has_seed_000s_jobs_intervals_and_targets() -> None:
-    config = prometheus_config(DEFAULT_DEPLOY)
-    assert config["global"] == {"scrape_interval": "15s", "evaluation_interval": "15s"}
+    config = prometheus_config(DEFAULT_CONFIG)
+    assert config["global"] == {"scrape_interval": "15s", "scrape_timeout": "10s", "evaluation_interval": "15s"}
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["themisdb-shards"]["scrape_interval"] == "10s"
     assert jobs["themisdb-orchestrator"]["static_configs"] == [{"targets": ["orchestrator:8000"]}]
@@ -152,7 +150,7 @@ def test_prometheus_yml_has_seed_000s_jobs_intervals_and_targets() -> None:
 
 def test_alertmanager_yml_sends_to_the_webhook_and_inhibits_slower_burn_tiers() -> None:
     config = alertmanager_config(
-        replace(DEFAULT_DEPLOY, webhook_url="http://hooks:1234/x"), rule_groups(DEFAULT_DEPLOY.rules)
+        config_from_mapping({"alertmanager": {"webhook_url": "http://hooks:1234/x"}}), rule_groups(DEFAULT_CONFIG)
     )
     assert config["receivers"] == [{"name": "webhook", "webhook_configs": [{"url": "http://hooks:1234/x",
                                                                             "send_resolved": True}]}]  # fmt: skip
@@ -162,10 +160,10 @@ def test_alertmanager_yml_sends_to_the_webhook_and_inhibits_slower_burn_tiers() 
 
 
 def test_each_dashboard_is_a_sidecar_config_map_holding_the_generated_json(repo_root: Path) -> None:
-    config = replace(DEFAULT_DEPLOY, grafana_folder="LLM", grafana_namespace="grafana")
+    config = config_from_mapping({"grafana": {"folder": "LLM", "namespace": "grafana"}})
     maps = _objects(config, "ConfigMap")
     by_file = {name: m for m in maps for name in m["data"] if name.endswith(".json")}
-    assert sorted(by_file) == sorted(f"{d.slug}.json" for d in dashboards.dashboards(config.rules))
+    assert sorted(by_file) == sorted(f"{d.slug}.json" for d in dashboards.dashboards(config))
     for name, config_map in by_file.items():
         assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
         assert config_map["metadata"]["annotations"] == {"grafana_folder": "LLM"}
