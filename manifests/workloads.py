@@ -157,11 +157,14 @@ def shard_service(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
 
 
 def orchestrator_settings(config: ObservatoryConfig) -> dict[str, Any]:
-    """The orchestrator's configuration file: where the shards are."""
-    return {
-        "host": "0.0.0.0",
-        "shards": {domain: f"http://{shard_service_name(domain)}:{config.ports.shard}" for domain in config.shards},
+    """The orchestrator's configuration file: each domain's shard, listening on every interface of the pod.
+
+    The store's URL is not here: it comes from the Secret, through the environment.
+    """
+    shards = {
+        domain: {"primary": f"http://{shard_service_name(domain)}:{config.ports.shard}"} for domain in config.shards
     }
+    return {"host": "0.0.0.0", "domains": shards}
 
 
 def orchestrator_objects(config: ObservatoryConfig) -> list[dict[str, Any]]:

@@ -97,7 +97,8 @@ def test_the_orchestrator_runs_two_replicas_with_the_store_url_from_a_secret() -
     assert _objects(kind="Secret") == []  # a password never lands in the repository
     [config_map] = [c for c in _objects(kind="ConfigMap") if c["metadata"]["name"] == "orchestrator-config"]
     settings = yaml.safe_load(next(iter(config_map["data"].values())))
-    assert settings["shards"]["legal"] == "http://shard-legal:8080"
+    assert settings["domains"]["legal"] == {"primary": "http://shard-legal:8080"}
+    assert "store_url" not in settings
 
 
 def test_every_rule_group_is_a_prometheus_rule_with_the_release_label() -> None:
