@@ -14,6 +14,7 @@ from observatory.manifests.alertmanager_config import alertmanager_config
 from observatory.manifests.layout import kubernetes_manifests
 from observatory.manifests.prometheus_config import prometheus_config
 from observatory.rules.mixin import rule_groups
+from observatory.rules.model import names_in
 from observatory.rules.render import rule_as_dict
 
 # Seed 000's Kubernetes probe settings, written out as the seed gives them.
@@ -170,3 +171,16 @@ def test_each_dashboard_is_a_sidecar_config_map_holding_the_generated_json(repo_
         assert config_map["metadata"]["annotations"] == {"grafana_folder": "LLM"}
         assert config_map["metadata"]["namespace"] == "grafana"
         assert config_map["data"][name] == (repo_root / "dashboards/generated" / name).read_text()
+
+
+def test_rules_read_no_series_that_only_the_evaluating_prometheus_has() -> None:
+    # With remote_write to Thanos, Mimir or Cortex the rules may run in their ruler: it sees what was written,
+    # not the local server's own alert state or self-metrics.
+    local_only = [
+        (rule.name if hasattr(rule, "name") else rule.record, name)
+        for group in rule_groups(DEFAULT_CONFIG)
+        for rule in group.rules
+        for name in names_in(rule.expr)
+        if name in ("ALERTS", "ALERTS_FOR_STATE") or name.startswith(("prometheus_", "scrape_"))
+    ]
+    assert local_only == []
