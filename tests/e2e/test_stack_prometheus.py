@@ -105,8 +105,8 @@ def test_recording_rules_produce_series_from_live_data(stack: PrometheusServer) 
     vram = stack.wait_until('shard_gpu:themis_vram_usage:ratio{shard="legal"}')
     assert {series["metric"]["gpu"] for series in vram} == {"0", "1"}
     for slo in ("availability", "latency"):
-        [budget] = stack.wait_until(f'shard:themis_slo_error_budget_remaining:ratio{{shard="legal", slo="{slo}"}}')
-        assert float(budget["value"][1]) <= 1
+        # Until the SLI's window holds the traffic its ratio is 0/0 (NaN), which no comparison keeps.
+        stack.wait_until(f'shard:themis_slo_error_budget_remaining:ratio{{shard="legal", slo="{slo}"}} <= 1')
 
 
 def test_every_rule_evaluates_without_error(stack: PrometheusServer) -> None:
