@@ -42,6 +42,9 @@ kubectl apply -k deploy/kubernetes
   (`/startup`) probes, and the GPU and host exporters as sidecars on ports {config.ports.gpu_exporter} and
   {config.ports.host_exporter}.
   {gpu}
+  The host exporter is not given the shard's pid (unknown before the pod starts), so the shard-process
+  series (`themis_shard_process_cpu_seconds_total`, `themis_shard_process_resident_memory_bytes`) stay
+  empty here; `observatory verify` lists them as missing.
 - the orchestrator: {k8s.orchestrator_replicas} replicas sharing one PostgreSQL store, whose URL the pods
   read from the Secret `{k8s.store_secret}` (key `{k8s.store_secret_key}`). The Secret is not generated:
   a password does not belong in a repository.
