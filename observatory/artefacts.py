@@ -18,7 +18,13 @@ from observatory.config import DEFAULT_CONFIG, ObservatoryConfig
 from observatory.docs import metrics_markdown
 
 # Globs whose every match is generated: a file there that no producer makes is stale.
-GENERATED_GLOBS = ("dashboards/generated/*.json", "rules/*.yml", "rules/tests/*.yml", "deploy/**/*.*")
+GENERATED_GLOBS = (
+    "dashboards/generated/*.json",
+    "rules/*.yml",
+    "rules/tests/*.yml",
+    "rules/tests/alerts/*.yml",
+    "deploy/**/*.*",
+)
 
 
 def panel_linker(config: ObservatoryConfig) -> rules.PanelLink:

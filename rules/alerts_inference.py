@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from observatory.config import ObservatoryConfig
-from observatory.config.vocabulary import CLUSTER_OVERVIEW, LLM_INFERENCE, SLI_ERRORS
+from observatory.config.vocabulary import CLUSTER_OVERVIEW, LLM_INFERENCE, SLI_ERRORS, VECTOR_SEARCH
 from observatory.rules import recording as rec
-from observatory.rules.histories import SHARD, above, below, cases, counter, gauge
-from observatory.rules.model import Alert, Case, Group, Series, number, seconds
+from observatory.rules.histories import (
+    SHARD,
+    SHARDS,
+    above,
+    below,
+    cases,
+    counter,
+    counter_signal,
+    gauge,
+    held,
+    signal,
+    steady,
+)
+from observatory.rules.model import Alert, Case, Group, Labels, Series, number, seconds
+from observatory.rules.probes import Probe, state
 from observatory.rules.templates import DURATION, HUMANIZE, PERCENT, SHARD_REF
 
 AVAILABILITY_5M = f'{SLI_ERRORS}5m{{slo="availability"}}'
+# A shard that started this long before the tests' clock began is past any start-up grace.
+LONG_AGO = -86_400.0
 
 _LATENCY_ACTIONS = (
     "Open the Inference Latency Breakdown panel: a slow generation stage points at the GPU, a slow"
@@ -19,30 +34,58 @@ _LATENCY_ACTIONS = (
 )
 
 
-def _latency_alert(name: str, quantile: float, threshold: float, for_: str, seeds: tuple[str, ...]) -> Alert:
+def _quantile_alert(name: str, record: str, quantile: float, threshold: float, for_: str, what: str, **text) -> Alert:
+    """An alert on one quantile of a recorded per-shard histogram quantile; the quantile label is dropped."""
     label = f"p{number(quantile * 100)}"
+    selector = f'{record}{{quantile="{number(quantile)}"}}'
     return Alert(
         name=name,
-        expr=f'{rec.LATENCY_QUANTILE}{{quantile="{number(quantile)}"}} > {number(threshold)}',
+        expr=f"max by (shard) ({selector}) > {number(threshold)}",
         severity="warning",
         for_=for_,
-        summary=f"Inference {label} latency of a shard is above {number(threshold)} seconds.",
-        description=f"{label} inference latency on shard {SHARD_REF} is {DURATION}, above {number(threshold)} s.",
+        summary=f"{what} {label} latency of a shard is above {number(threshold)} seconds.",
+        description=f"{label} {what.lower()} latency on shard {SHARD_REF} is {DURATION}, above {number(threshold)} s.",
         meaning=(
-            f"The {label} of successful inference requests over the last 5 minutes exceeded"
-            f" {number(threshold)} s for {for_}."
+            f"The {label} of {what.lower()} requests over the last 5 minutes exceeded {number(threshold)} s for {for_}."
         ),
-        actions=_LATENCY_ACTIONS,
-        panel=(CLUSTER_OVERVIEW, "Aggregate Latency"),
-        seeds=seeds,
-        **cases(lambda v: rec.latency_history(quantile, v), (*SHARD, ("quantile", number(quantile))), above(threshold)),
+        check=Probe(signal(record, (("quantile", number(quantile)),)), ">", threshold, SHARDS),
+        **text,
     )
 
 
-def _error_alert(name: str, threshold: float, severity: str, for_: str, seeds: tuple[str, ...]) -> Alert:
+def _latency_alert(name: str, quantile: float, threshold: float, for_: str, seeds: tuple[str, ...]) -> Alert:
+    return _quantile_alert(
+        name,
+        rec.LATENCY_QUANTILE,
+        quantile,
+        threshold,
+        for_,
+        "Inference",
+        actions=_LATENCY_ACTIONS,
+        panel=(CLUSTER_OVERVIEW, "Aggregate Latency"),
+        seeds=seeds,
+        inhibited_by="ThemisLatencyBudgetBurn.*",
+        **cases(lambda v: rec.latency_history(quantile, v), SHARD, above(threshold)),
+    )
+
+
+def _low_traffic(failures: int, requests: int) -> tuple[Series, ...]:
+    """``requests`` inference requests in every 5 minutes, ``failures`` of them server errors."""
+    per_second = 1 / seconds("5m")
+    return rec.requests_history(SHARD, requests * per_second, failures / requests)
+
+
+def _error_alert(
+    name: str, threshold: float, severity: str, config: ObservatoryConfig, seeds: tuple[str, ...]
+) -> Alert:
+    minimum = config.thresholds.min_traffic_requests_per_second
+    for_ = config.for_durations.errors
     return Alert(
         name=name,
-        expr=f"{AVAILABILITY_5M} > {number(threshold)}",
+        expr=(
+            f"max by (shard) ({AVAILABILITY_5M}) > {number(threshold)}"
+            f" and on (shard) {rec.REQUESTS_RATE} >= {number(minimum)}"
+        ),
         severity=severity,
         for_=for_,
         summary=f"More than {number(threshold * 100)} % of a shard's inference requests fail.",
@@ -52,7 +95,9 @@ def _error_alert(name: str, threshold: float, severity: str, for_: str, seeds: t
         ),
         meaning=(
             "Requests that end in a server error (5xx) or are rejected at capacity (429), as a share of"
-            f" all inference requests over 5 minutes, stayed above {number(threshold * 100)} % for {for_}."
+            f" all inference requests over 5 minutes, stayed above {number(threshold * 100)} % for {for_}, while"
+            f" the shard served at least {number(minimum)} requests per second (one failure among a handful of"
+            " requests is not an incident). The availability burn-rate alerts inhibit this one while they fire."
         ),
         actions=(
             "Split by status: rejections mean the shard is at capacity (scale out or shed load),"
@@ -61,7 +106,15 @@ def _error_alert(name: str, threshold: float, severity: str, for_: str, seeds: t
         ),
         panel=(CLUSTER_OVERVIEW, "Total Throughput"),
         seeds=seeds,
-        **cases(lambda v: rec.requests_history(SHARD, 10.0, v), (*SHARD, ("slo", "availability")), above(threshold)),
+        inhibited_by="ThemisAvailabilityBudgetBurn.*",
+        check=Probe(
+            signal(f"{SLI_ERRORS}5m", (("slo", "availability"),), steady(rec.REQUESTS_RATE, 10.0)),
+            ">",
+            threshold,
+            SHARDS,
+        ),
+        states=(state("one failure among six requests in five minutes stays silent", _low_traffic(1, 6), 30),),
+        **cases(lambda v: rec.requests_history(SHARD, 10.0, v), SHARD, above(threshold)),
     )
 
 
@@ -75,33 +128,136 @@ def _fragmentation_history(window: str):
     return history
 
 
+def _shard_down(config: ObservatoryConfig) -> Alert:
+    floor = config.thresholds.shard_health_floor
+    smoothing, grace = config.windows.smoothing, config.windows.startup_grace
+    health = "themis_shard_health_status"
+    started = steady("themis_shard_start_time_seconds", LONG_AGO)
+
+    def cold_start(loading_minutes: int) -> tuple[Series, ...]:
+        # The process starts at minute 0 and reports unhealthy while its model loads.
+        return (
+            Series("themis_shard_start_time_seconds", SHARD, held(0, loading_minutes + 1)),
+            Series(health, SHARD, held(0, loading_minutes + 1)),
+        )
+
+    def alternating(first: float, second: float) -> tuple[Series, ...]:
+        values = " ".join(number(first if i % 2 == 0 else second) for i in range(31))
+        return (Series(health, SHARD, values), *started(SHARD, 31))
+
+    grace_minutes = int(seconds(grace) // 60)
+    for_minutes = int(seconds(config.for_durations.shard_down) // 60)
+    return Alert(
+        name="ThemisShardDown",
+        expr=(
+            f"min by (shard) (avg_over_time({health}[{smoothing}])) < {number(floor)}"
+            f" and on (shard) (time() - max by (shard) (themis_shard_start_time_seconds)) > {number(seconds(grace))}"
+        ),
+        severity="critical",
+        for_=config.for_durations.shard_down,
+        summary="A shard reports itself unhealthy.",
+        description=(
+            f"Shard {SHARD_REF} reports health {HUMANIZE} on average over {smoothing}; 1 is healthy, 0 unhealthy."
+        ),
+        meaning=(
+            f"The shard's own health (1 healthy, 0.5 degraded, 0 unhealthy) averaged below {number(floor)} over"
+            f" {smoothing}, for {config.for_durations.shard_down}: the model is not loaded, or the GPU it needs is"
+            " gone. Averaging keeps a shard that flaps between unhealthy and degraded from restarting the timer;"
+            " steadily degraded does not fire. A shard younger than the start-up grace of"
+            f" {grace} is loading its model (seed 000: 30-60 s for large models) and does not fire either. A shard"
+            " that stops answering at all is paged by ThemisShardTargetDown."
+        ),
+        actions=(
+            "Query the shard's /health endpoint: it names the failing check.",
+            "Check themis_model_loaded and themis_gpu_available for the shard.",
+            "Restart the shard if the model failed to load; route its domain elsewhere meanwhile.",
+        ),
+        panel=(CLUSTER_OVERVIEW, "Shard Health Heatmap"),
+        seeds=("000: Shard Down",),
+        check=Probe(signal(health, (), started), "<", floor, SHARDS, aggregate="avg", window=smoothing, quiet=1.0),
+        states=(
+            state("a cold start inside the grace stays silent", cold_start(grace_minutes - 1), grace_minutes - 1),
+            state(
+                "a model that never loads fires once the grace and for have passed",
+                cold_start(grace_minutes + for_minutes + 1),
+                grace_minutes + for_minutes + 1,
+                (SHARD, 0.0),
+            ),
+            state("flapping between unhealthy and degraded fires", alternating(0, 0.5), 30, (SHARD, 0.25)),
+        ),
+        firing=Case((gauge(health, SHARD, 0), gauge("themis_shard_start_time_seconds", SHARD, LONG_AGO)), 0.0, SHARD),
+        silent=Case((gauge(health, SHARD, 0.5), gauge("themis_shard_start_time_seconds", SHARD, LONG_AGO))),
+    )
+
+
+def _vector_search_latency(config: ObservatoryConfig) -> Alert:
+    threshold = config.thresholds.vector_search_p99_seconds
+    return _quantile_alert(
+        "ThemisVectorSearchLatencyHigh",
+        rec.VECTOR_SEARCH_QUANTILE,
+        0.99,
+        threshold,
+        config.for_durations.vector_search_latency,
+        "Vector search",
+        actions=(
+            "Check whether the index is served from the GPU (the Index Size in VRAM panel): a CPU index is slower.",
+            "Check the search batch size and queue: large batches trade latency for throughput.",
+            "Check index growth (themis_faiss_index_vectors): a larger index is slower to search.",
+        ),
+        panel=(VECTOR_SEARCH, "Search Latency p95"),
+        seeds=("000: vector search p95 under 10 ms on a GPU", "001: p99 latency above 10 ms for 5 minutes"),
+        **cases(lambda v: rec.vector_search_history(0.99, v), SHARD, above(threshold)),
+    )
+
+
+def _throughput_low(config: ObservatoryConfig) -> Alert:
+    floor = config.thresholds.min_cluster_requests_per_second
+    for_ = config.for_durations.throughput_low
+    rejected = "themis_requests_rejected_total"
+    rejecting = (("endpoint", "inference"),)
+
+    def turned_away(subject: Labels, samples: int) -> tuple[Series, ...]:
+        return (Series(rejected, (*SHARD, *rejecting), f"0+60x{samples - 1}"),)
+
+    def quiet_night(per_second: float) -> tuple[Series, ...]:
+        return rec.requests_history(SHARD, per_second)
+
+    return Alert(
+        name="ThemisThroughputLow",
+        expr=f"{rec.CLUSTER_REQUESTS_RATE} < {number(floor)} and on () sum(rate({rejected}[5m])) > 0",
+        severity="warning",
+        for_=for_,
+        summary="The cluster finishes fewer inference requests than its target while it turns requests away.",
+        description=(
+            f"The cluster finishes {HUMANIZE} inference requests per second, below {number(floor)}, while shards"
+            " reject requests at capacity."
+        ),
+        meaning=(
+            f"All shards together finished fewer than {number(floor)} inference requests per second for {for_}"
+            " while some shard rejected requests (429): demand is there and capacity is not. Low demand alone (a"
+            " quiet night) is not an incident and stays silent; a cluster without request series at all is"
+            " reported by ThemisInferenceSeriesMissing."
+        ),
+        actions=(
+            "Look for shards that are down, degraded or rejecting (ThemisShardDown, the error alerts).",
+            "Add shards or raise their capacity (max in flight) if they are healthy and full.",
+        ),
+        panel=(CLUSTER_OVERVIEW, "Total Throughput"),
+        seeds=("001: throughput below target", "004: Low Throughput"),
+        check=Probe(signal(rec.CLUSTER_REQUESTS_RATE, (), turned_away), "<", floor, ((),)),
+        states=(state("a quiet night without rejections stays silent", quiet_night(floor / 4), 30),),
+        firing=Case((*rec.requests_history(SHARD, floor / 2), counter(rejected, (*SHARD, *rejecting), 1.0)), floor / 2),
+        silent=Case((*rec.requests_history(SHARD, floor * 2), counter(rejected, (*SHARD, *rejecting), 1.0))),
+    )
+
+
 def inference_group(config: ObservatoryConfig) -> Group:
     """Alerts on what the shards record about their own work."""
     t = config.thresholds
     d = config.for_durations
     window = config.windows.fragmentation
     alerts = (
-        Alert(
-            name="ThemisShardDown",
-            expr="min by (shard) (themis_shard_health_status) == 0",
-            severity="critical",
-            for_=d.shard_down,
-            summary="A shard reports itself unhealthy.",
-            description=f"Shard {SHARD_REF} reports health status {HUMANIZE}; 0 means unhealthy.",
-            meaning=(
-                "The shard's own health probe says unhealthy: the model is not loaded, or the GPU it needs"
-                " is gone. 0.5 (degraded: VRAM or request capacity nearly full) does not fire this alert."
-            ),
-            actions=(
-                "Query the shard's /health endpoint: it names the failing check.",
-                "Check themis_model_loaded and themis_gpu_available for the shard.",
-                "Restart the shard if the model failed to load; route its domain elsewhere meanwhile.",
-            ),
-            panel=(CLUSTER_OVERVIEW, "Shard Health Heatmap"),
-            seeds=("000: Shard Down",),
-            firing=Case((gauge("themis_shard_health_status", SHARD, 0),), 0.0, SHARD),
-            silent=Case((gauge("themis_shard_health_status", SHARD, 0.5),)),
-        ),
+        _shard_down(config),
         _latency_alert(
             "ThemisInferenceLatencyHigh", 0.95, t.latency_p95_seconds, d.latency_p95, ("000: High Latency",)
         ),
@@ -112,34 +268,13 @@ def inference_group(config: ObservatoryConfig) -> Group:
             d.latency_p99,
             ("001: p99 latency above target",),
         ),
-        Alert(
-            name="ThemisThroughputLow",
-            expr=f"{rec.CLUSTER_REQUESTS_RATE} < {number(t.min_cluster_requests_per_second)}",
-            severity="warning",
-            for_=d.throughput_low,
-            summary="The cluster finishes fewer inference requests than its throughput target.",
-            description=(
-                f"The cluster finishes {HUMANIZE} inference requests per second,"
-                f" below {number(t.min_cluster_requests_per_second)}."
-            ),
-            meaning=(
-                "All shards together finished fewer than"
-                f" {number(t.min_cluster_requests_per_second)} inference requests per second for {d.throughput_low}."
-                " With no request series at all the alert stays silent: ThemisShardTargetMissing covers that."
-            ),
-            actions=(
-                "Compare with the request rate at the orchestrator: low demand is not an incident.",
-                "If demand is there, look for shards that are down or rejecting (ThemisShardDown, error alerts).",
-            ),
-            panel=(CLUSTER_OVERVIEW, "Total Throughput"),
-            seeds=("001: throughput below target", "004: Low Throughput"),
-            **cases(lambda v: rec.requests_history(SHARD, v), (), below(t.min_cluster_requests_per_second)),
+        _vector_search_latency(config),
+        _throughput_low(config),
+        _error_alert(
+            "ThemisInferenceErrorsHigh", t.error_ratio_warning, "warning", config, ("001: error rate above 1 %",)
         ),
         _error_alert(
-            "ThemisInferenceErrorsHigh", t.error_ratio_warning, "warning", d.errors, ("001: error rate above 1 %",)
-        ),
-        _error_alert(
-            "ThemisInferenceErrorsCritical", t.error_ratio_critical, "critical", d.errors, ("004: High Error Rate",)
+            "ThemisInferenceErrorsCritical", t.error_ratio_critical, "critical", config, ("004: High Error Rate",)
         ),
         Alert(
             name="ThemisTokenGenerationLow",
@@ -161,6 +296,7 @@ def inference_group(config: ObservatoryConfig) -> Group:
             ),
             panel=(LLM_INFERENCE, "Tokens per Second"),
             seeds=("000: Low Token Generation",),
+            check=Probe(signal(rec.TOKENS_PER_SECOND), "<", t.min_tokens_per_second, SHARDS),
             **cases(rec.tokens_history, SHARD, below(t.min_tokens_per_second)),
         ),
         Alert(
@@ -183,11 +319,14 @@ def inference_group(config: ObservatoryConfig) -> Group:
             ),
             panel=(LLM_INFERENCE, "KV Cache Efficiency (PagedAttention)"),
             seeds=("000: High KV Cache Miss Rate",),
+            check=Probe(signal(rec.KV_MISS_RATIO), ">", t.kv_cache_miss_ratio, SHARDS),
             **cases(rec.kv_cache_history, SHARD, above(t.kv_cache_miss_ratio)),
         ),
         Alert(
             name="ThemisLoRASwitchingSlow",
-            expr=f'{rec.LORA_SWITCH_QUANTILE}{{quantile="0.95"}} > {number(t.lora_switch_p95_seconds)}',
+            expr=(
+                f'max by (shard) ({rec.LORA_SWITCH_QUANTILE}{{quantile="0.95"}}) > {number(t.lora_switch_p95_seconds)}'
+            ),
             severity="warning",
             for_=d.lora_switch,
             summary="LoRA adapter switches on a shard are slow.",
@@ -205,11 +344,10 @@ def inference_group(config: ObservatoryConfig) -> Group:
             ),
             panel=(LLM_INFERENCE, "LoRA Adapter Switching Time"),
             seeds=("000: Slow LoRA Switching",),
-            **cases(
-                lambda v: rec.lora_switch_history(0.95, v),
-                (*SHARD, ("quantile", "0.95")),
-                above(t.lora_switch_p95_seconds),
+            check=Probe(
+                signal(rec.LORA_SWITCH_QUANTILE, (("quantile", "0.95"),)), ">", t.lora_switch_p95_seconds, SHARDS
             ),
+            **cases(lambda v: rec.lora_switch_history(0.95, v), SHARD, above(t.lora_switch_p95_seconds)),
         ),
         Alert(
             name="ThemisCUDAFragmentation",
@@ -234,6 +372,14 @@ def inference_group(config: ObservatoryConfig) -> Group:
             ),
             panel=(CLUSTER_OVERVIEW, "Memory Usage (RAM + VRAM)"),
             seeds=("002: CUDA fragmentation events",),
+            check=Probe(
+                counter_signal("themis_cuda_fragmentation_events_total"),
+                ">",
+                t.fragmentation_events,
+                SHARDS,
+                aggregate="increase",
+                window=window,
+            ),
             # 30 events in the window fire whatever the threshold; 90 % of it stays silent.
             **cases(_fragmentation_history(window), SHARD, (t.fragmentation_events + 30, t.fragmentation_events * 0.9)),
         ),
@@ -257,6 +403,7 @@ def inference_group(config: ObservatoryConfig) -> Group:
             ),
             panel=(CLUSTER_OVERVIEW, "Total Throughput"),
             seeds=("002: request rate in the fragmentation-risk zone",),
+            check=Probe(signal(rec.REQUESTS_RATE), ">", t.fragmentation_risk_requests_per_second, SHARDS),
             **cases(lambda v: rec.requests_history(SHARD, v), SHARD, above(t.fragmentation_risk_requests_per_second)),
         ),
     )

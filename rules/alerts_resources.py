@@ -5,9 +5,23 @@ from __future__ import annotations
 from observatory.config import ObservatoryConfig
 from observatory.config.vocabulary import CLUSTER_OVERVIEW, COST_ROI
 from observatory.rules import recording as rec
-from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, above, below, cases, gauge
-from observatory.rules.model import Alert, Group, Series, number
-from observatory.rules.templates import GPU_REF, PERCENT, SHARD_REF
+from observatory.rules.histories import (
+    GPU_OUTPUT,
+    GPU_SERIES,
+    GPUS,
+    SHARD,
+    SHARDS,
+    above,
+    below,
+    cases,
+    gauge,
+    signal,
+    steady,
+    without,
+)
+from observatory.rules.model import Alert, Case, Group, Series, number
+from observatory.rules.probes import Probe, state
+from observatory.rules.templates import GPU_REF, HUMANIZE, PERCENT, SHARD_REF
 
 
 def _idle_gpu_history(min_requests: float):
@@ -20,18 +34,47 @@ def _idle_gpu_history(min_requests: float):
     return history
 
 
-def _underused_gpu(name: str, threshold: float, min_requests: float, severity: str, for_: str, **text) -> Alert:
+def _flapping_utilization(low: float, high: float, min_requests: float) -> tuple[Series, ...]:
+    """Utilisation alternating between ``low`` and ``high`` at every sample on a busy shard."""
+    values = " ".join(number(low if i % 2 == 0 else high) for i in range(31))
+    busy = rec.requests_history(SHARD, 2 * min_requests + 1)
+    return (Series("themis_gpu_utilization_ratio", GPU_SERIES, values), *busy)
+
+
+def _underused_gpu(
+    name: str, threshold: float, min_requests: float, severity: str, for_: str, smoothing: str, **text
+) -> Alert:
+    utilization = "themis_gpu_utilization_ratio"
     return Alert(
         name=name,
         expr=(
-            f"max by (shard, gpu) (themis_gpu_utilization_ratio) < {number(threshold)}"
+            f"max by (shard, gpu) (avg_over_time({utilization}[{smoothing}])) < {number(threshold)}"
             f" and on (shard) {rec.REQUESTS_RATE} > {number(min_requests)}"
         ),
         severity=severity,
         for_=for_,
         description=(
-            f"GPU {GPU_REF} of shard {SHARD_REF} is busy {PERCENT} of the time while the shard serves"
-            f" more than {number(min_requests)} requests per second; the floor is {number(threshold * 100)} %."
+            f"GPU {GPU_REF} of shard {SHARD_REF} is busy {PERCENT} of the time on average over {smoothing} while"
+            f" the shard serves more than {number(min_requests)} requests per second; the floor is"
+            f" {number(threshold * 100)} %."
+        ),
+        check=Probe(
+            signal(utilization, (), steady(rec.REQUESTS_RATE, 2 * min_requests + 1)),
+            "<",
+            threshold,
+            GPUS,
+            output=without("uuid"),
+            aggregate="avg",
+            window=smoothing,
+        ),
+        # Seed 001's example: a GPU alternating between 10 % and 25 % is under a 20 % floor on average.
+        states=(
+            state(
+                "utilisation flapping around the floor fires on its average",
+                _flapping_utilization(threshold / 2, threshold * 1.25, min_requests),
+                30,
+                (GPU_OUTPUT, threshold * 0.875),
+            ),
         ),
         **text,
         **cases(_idle_gpu_history(min_requests), GPU_OUTPUT, below(threshold)),
@@ -42,6 +85,8 @@ def resources_group(config: ObservatoryConfig) -> Group:
     """GPU and host alerts (GPU exporter and host exporter metrics)."""
     t = config.thresholds
     d = config.for_durations
+    smoothing = config.windows.smoothing
+    gpu_outputs = tuple(without("uuid")(gpu) for gpu in GPUS)
     alerts = (
         Alert(
             name="ThemisVRAMUsageHigh",
@@ -63,7 +108,32 @@ def resources_group(config: ObservatoryConfig) -> Group:
             ),
             panel=(CLUSTER_OVERVIEW, "Memory Usage (RAM + VRAM)"),
             seeds=("000: VRAM Threshold",),
+            check=Probe(signal(rec.VRAM_USAGE), ">", t.vram_usage_ratio, gpu_outputs),
             **cases(rec.vram_history, GPU_OUTPUT, above(t.vram_usage_ratio)),
+        ),
+        Alert(
+            name="ThemisGPULost",
+            expr="min by (shard, gpu) (themis_gpu_available) < 1",
+            severity="critical",
+            for_=d.gpu_lost,
+            summary="NVML no longer answers for a GPU: the shard lost its GPU.",
+            description=(
+                f"GPU {GPU_REF} of shard {SHARD_REF} is not available to NVML (themis_gpu_available {HUMANIZE})."
+            ),
+            meaning=(
+                f"NVML has not answered for the GPU for {d.gpu_lost}: the GPU fell off the bus, its driver failed"
+                " or the container lost the device. The shard now fails or runs on the CPU at a fraction of the"
+                " speed; this pages at once instead of waiting for the collector or utilisation alerts."
+            ),
+            actions=(
+                "Run nvidia-smi on the host: a GPU missing there needs a driver reload or a host reboot.",
+                "Route the shard's domain elsewhere until the GPU is back; restart the shard afterwards.",
+            ),
+            panel=(CLUSTER_OVERVIEW, "GPU Availability"),
+            seeds=("exporter health: a lost GPU",),
+            check=Probe(signal("themis_gpu_available"), "<", 1.0, gpu_outputs, quiet=1.0),
+            firing=Case((gauge("themis_gpu_available", GPU_OUTPUT, 0),), 0.0, GPU_OUTPUT),
+            silent=Case((gauge("themis_gpu_available", GPU_OUTPUT, 1),)),
         ),
         _underused_gpu(
             "ThemisGPUDegraded",
@@ -71,6 +141,7 @@ def resources_group(config: ObservatoryConfig) -> Group:
             t.gpu_degraded_min_requests_per_second,
             "warning",
             d.gpu_degraded,
+            smoothing,
             summary="A GPU is nearly idle although its shard serves requests.",
             meaning=(
                 f"The GPU was busy less than {number(t.gpu_degraded_utilization_ratio * 100)} % of the time for"
@@ -89,6 +160,7 @@ def resources_group(config: ObservatoryConfig) -> Group:
             t.gpu_degraded_min_requests_per_second,
             "info",
             d.gpu_low_utilization,
+            smoothing,
             summary="A GPU under load is used below its utilisation target.",
             meaning=(
                 f"The GPU was busy less than {number(t.gpu_low_utilization_ratio * 100)} % of the time for"
@@ -121,6 +193,7 @@ def resources_group(config: ObservatoryConfig) -> Group:
             ),
             panel=(CLUSTER_OVERVIEW, "CPU/GPU Utilization"),
             seeds=("004: High CPU",),
+            check=Probe(signal(rec.CPU_USAGE), ">", t.cpu_usage_ratio, SHARDS),
             **cases(rec.cpu_history, SHARD, above(t.cpu_usage_ratio)),
         ),
         Alert(
@@ -143,6 +216,7 @@ def resources_group(config: ObservatoryConfig) -> Group:
             ),
             panel=(CLUSTER_OVERVIEW, "Memory Usage (RAM + VRAM)"),
             seeds=("004: High Memory",),
+            check=Probe(signal(rec.RAM_USAGE), ">", t.ram_usage_ratio, SHARDS),
             **cases(rec.ram_history, SHARD, above(t.ram_usage_ratio)),
         ),
     )

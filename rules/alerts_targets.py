@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from observatory.config import ObservatoryConfig
 from observatory.config.vocabulary import CLUSTER_OVERVIEW
-from observatory.rules.histories import alternating, counter, gauge
+from observatory.rules.histories import alternating, counter, counter_signal, gauge, signal, steady
 from observatory.rules.model import Alert, Case, Group, Labels, Series, number, seconds
+from observatory.rules.probes import Presence, Probe, presence_values, state
 from observatory.rules.templates import HUMANIZE, INSTANCE_REF, JOB_REF
 
 PANEL = (CLUSTER_OVERVIEW, "Shard Health Heatmap")
@@ -47,12 +48,22 @@ def _up(target: Target, job: str, value: float) -> Series:
     return gauge("up", (("job", job), ("instance", target.instance)), value)
 
 
+def _instances(target: Target) -> tuple[Labels, Labels]:
+    """Two targets of the job (sorted labels, as the alert carries them)."""
+    host, port = target.instance.rsplit(":", 1)
+    return tuple((("instance", f"{name}:{port}"), ("job", target.job)) for name in (host, f"{host}-2"))
+
+
+def _up_presence(subject: Labels, seen) -> tuple[Series, ...]:
+    return (Series("up", subject, presence_values(seen)),)
+
+
 def _target_alerts(target: Target, config: ObservatoryConfig) -> tuple[Alert, Alert]:
     d = config.for_durations
     selector = f'up{{job="{target.job}"}}'
     down = Alert(
         name=f"Themis{target.title}TargetDown",
-        expr=f"{selector} == 0",
+        expr=f"{selector} < 1",
         severity=target.severity,
         for_=d.target_down,
         summary=f"Prometheus cannot scrape a target of the {target.job} job.",
@@ -67,6 +78,7 @@ def _target_alerts(target: Target, config: ObservatoryConfig) -> tuple[Alert, Al
         ),
         panel=PANEL,
         seeds=(f"prometheus.yml job {target.job}: up == 0",),
+        check=Probe(signal("up"), "<", 1.0, _instances(target), quiet=1.0),
         firing=Case((_up(target, target.job, 0),), 0.0, (("instance", target.instance), ("job", target.job))),
         silent=Case((_up(target, target.job, 1),)),
     )
@@ -90,6 +102,7 @@ def _target_alerts(target: Target, config: ObservatoryConfig) -> tuple[Alert, Al
         ),
         panel=PANEL,
         seeds=(f"prometheus.yml job {target.job}: absent",),
+        check=Presence(_up_presence, _instances(target), output=lambda _: (("job", target.job),), per_subject=False),
         firing=Case((_up(target, "unrelated", 1),), 1.0, (("job", target.job),)),
         silent=Case((_up(target, target.job, 1),)),
     )
@@ -139,6 +152,21 @@ def _collector_alert(config: ObservatoryConfig) -> Alert:
         ),
         panel=PANEL,
         seeds=("exporter health: collection keeps failing",),
+        check=Probe(
+            counter_signal(
+                "themis_exporter_collection_errors_total",
+                (("reason", "lost"),),
+                steady("themis_exporter_collector_up", 0, ("collector", "instance", "job")),
+            ),
+            ">",
+            threshold,
+            tuple(
+                (("collector", "nvml"), ("instance", f"shard-{name}:{config.ports.gpu_exporter}"), ("job", job))
+                for name in ("legal", "finance")
+            ),
+            aggregate="increase",
+            window=window,
+        ),
         firing=Case(
             _collector_history(job, instance, window, errors, gauge("themis_exporter_collector_up", (), 0)),
             errors,
@@ -150,9 +178,36 @@ def _collector_alert(config: ObservatoryConfig) -> Alert:
     )
 
 
+def _watchdog() -> Alert:
+    return Alert(
+        name="ThemisWatchdog",
+        expr="vector(1)",
+        severity="none",
+        summary="Always firing: proves the whole alerting pipeline works.",
+        description="The Watchdog fires at every evaluation ({{ $value | humanize }}); its silence is the incident.",
+        meaning=(
+            "This alert always fires, as kube-prometheus' Watchdog does. Route it to a dead man's switch"
+            " (a heartbeat service that pages when the notifications stop): if it stops arriving, Prometheus,"
+            " the rule evaluation, Alertmanager or the route to the receiver is broken, and no other alert can"
+            " reach anyone either."
+        ),
+        actions=(
+            "Never silence it. If the heartbeat service reports it missing, check Prometheus' /rules and /alerts,"
+            " Alertmanager's status page and the receiver's delivery log.",
+        ),
+        panel=PANEL,
+        seeds=("alerting pipeline health",),
+        states=(
+            state("fires with no input at all", (), 0, ((), 1.0)),
+            state("still fires an hour later", (), 60, ((), 1.0)),
+        ),
+        firing=Case((), 1.0, ()),
+    )
+
+
 def targets_group(config: ObservatoryConfig) -> Group:
-    """Target and exporter health alerts, one pair per scrape job."""
-    alerts = [_collector_alert(config)]
+    """Target and exporter health alerts, one pair per scrape job, and the always-firing Watchdog."""
+    alerts = [_watchdog(), _collector_alert(config)]
     for target in targets(config):
         alerts.extend(_target_alerts(target, config))
     return Group("themis-target-alerts", tuple(alerts))

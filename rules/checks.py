@@ -10,7 +10,7 @@ from observatory.lint.report import Finding
 from observatory.rules import templates
 from observatory.rules.model import Alert, Group, Recording
 
-SEVERITIES = ("critical", "warning", "info")
+SEVERITIES = ("critical", "warning", "info", "none")
 MAX_NAME_LENGTH = 40
 MAX_RULES_PER_GROUP = 20
 _CAMEL_CASE = re.compile(r"^[A-Z][a-zA-Z0-9]*$")
@@ -50,10 +50,8 @@ def _alert_problems(alert: Alert) -> list[str]:
         problems.append("runbook_url is missing")
     if not alert.dashboard_url:
         problems.append("dashboard_url is missing")
-    if alert.firing is None:
-        problems.append("no promtool case in which the alert fires")
-    if alert.silent is None:
-        problems.append("no promtool case in which the alert stays silent")
+    if alert.check is None and not alert.states:
+        problems.append("no generated promtool cases (a probe of its threshold or presence) and no states")
     return problems
 
 
@@ -70,10 +68,11 @@ def coverage_lines(groups: Sequence[Group]) -> list[str]:
     """The coverage section ``observatory lint`` prints."""
     alerts = [alert for group in groups for alert in group.alerts]
     recordings = [rule for group in groups for rule in group.recordings]
-    covered = sum(1 for alert in alerts if alert.firing is not None and alert.silent is not None)
+    covered = sum(1 for alert in alerts if alert.check is not None)
     tested = sum(1 for rule in recordings if rule.case is not None and rule.case.value is not None)
     return [
-        f"alerts with a firing and a silent case: {covered}/{len(alerts)} ({_percent(covered, len(alerts))})",
+        f"alerts with generated boundary, for, missing and flapping cases: {covered}/{len(alerts)}"
+        f" ({_percent(covered, len(alerts))})",
         f"recording rules with an output test: {tested}/{len(recordings)} ({_percent(tested, len(recordings))})",
     ]
 

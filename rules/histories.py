@@ -12,15 +12,58 @@ from prometheus_client.utils import floatToGoString
 
 from observatory.metric import Metric, MetricType
 from observatory.rules.model import Case, Labels, Series, number
+from observatory.rules.probes import Signal, counter_values, gauge_values
 
 STEP = "1m"
 STEP_SECONDS = 60
-SAMPLES = 90
-EVAL_TIME = "60m"
+SAMPLES = 30
+EVAL_TIME = "20m"
 
 SHARD: Labels = (("shard", "legal"),)
+OTHER_SHARD: Labels = (("shard", "finance"),)
+SHARDS = (SHARD, OTHER_SHARD)
 GPU_SERIES: Labels = (("shard", "legal"), ("gpu", "0"), ("uuid", "GPU-0"))
 GPU_OUTPUT: Labels = (("shard", "legal"), ("gpu", "0"))
+GPUS = (GPU_SERIES, (("shard", "finance"), ("gpu", "0"), ("uuid", "GPU-1")))
+
+Guard = Callable[[Labels, int], tuple[Series, ...]]
+
+
+def held(value: float, samples: int) -> str:
+    """``value`` for ``samples`` samples in promtool's expanding notation."""
+    return f"{number(value)}+0x{samples - 1}"
+
+
+def without(*names: str) -> Callable[[Labels], Labels]:
+    """An alert output that drops the subject's labels ``names`` (aggregated away by the expression)."""
+    return lambda labels: tuple((key, value) for key, value in labels if key not in names)
+
+
+def steady(name: str, value: float, keep: tuple[str, ...] = ("shard",)) -> Guard:
+    """A guard series ``name`` holding ``value`` for the subject's ``keep`` labels (a condition met throughout)."""
+    return lambda subject, samples: (
+        Series(name, tuple((k, v) for k, v in subject if k in keep), held(value, samples)),
+    )
+
+
+def counter_signal(name: str, extra: Labels = (), *guards: Guard) -> Signal:
+    """Inputs in which counter ``name`` rises by the given increment at each sample."""
+
+    def build(subject: Labels, increments) -> tuple[Series, ...]:
+        guard_series = [s for guard in guards for s in guard(subject, len(increments))]
+        return (Series(name, (*subject, *extra), counter_values(increments)), *guard_series)
+
+    return build
+
+
+def signal(name: str, extra: Labels = (), *guards: Guard) -> Signal:
+    """Inputs in which series ``name`` (subject labels plus ``extra``) takes the given value per sample."""
+
+    def build(subject: Labels, values) -> tuple[Series, ...]:
+        guard_series = [s for guard in guards for s in guard(subject, len(values))]
+        return (Series(name, (*subject, *extra), gauge_values(values)), *guard_series)
+
+    return build
 
 
 def le_value(bound: float) -> str:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from observatory.config.values import number, seconds
+
+if TYPE_CHECKING:
+    from observatory.rules.probes import GeneratedCase, Presence, Probe
 
 __all__ = ["Alert", "Case", "Group", "Labels", "Recording", "Rule", "Series", "names_in", "number", "seconds"]
 
@@ -43,16 +47,23 @@ class Case:
     """An input history and what the rule's expression yields at the evaluation time.
 
     ``value`` and ``labels`` describe the one output sample; a silent case has ``value`` None.
+    ``at`` is the evaluation time when the history needs another than the usual one.
     """
 
     series: tuple[Series, ...]
     value: float | None = None
     labels: Labels = ()
+    at: str = ""
 
 
 @dataclass(frozen=True)
 class Alert:
-    """An alerting rule with its runbook text and its firing and silent test histories."""
+    """An alerting rule with its runbook text and what its promtool tests feed it.
+
+    ``check`` (a probe of its threshold, or of its series' presence) generates the boundary, ``for``,
+    two-subject, missing-series, flapping and recovery cases; ``states`` are named histories of states
+    seen in the field; ``firing`` and ``silent`` feed the raw metrics through the recording rules.
+    """
 
     name: str
     expr: str
@@ -67,6 +78,10 @@ class Alert:
     labels: Labels = ()
     firing: Case | None = None
     silent: Case | None = None
+    check: Probe | Presence | None = None
+    states: tuple[GeneratedCase, ...] = ()
+    # Alert names (a regular expression) whose critical firing for the same shard makes this one redundant.
+    inhibited_by: str = ""
     # Filled by the links post-pass over every alert.
     runbook_url: str = ""
     dashboard_url: str = ""
@@ -98,6 +113,8 @@ class Recording:
     help: str
     labels: Labels = ()
     case: Case | None = None
+    # Named histories of states seen in the field, each with the value the rule must record.
+    states: tuple[tuple[str, Case], ...] = ()
 
 
 Rule = Alert | Recording

@@ -1,8 +1,10 @@
-"""promtool unit tests generated from the rule definitions' test histories.
+"""promtool unit tests generated from the rule definitions.
 
-Every alert gets a firing test (exact labels, annotations rendered as Prometheus renders them) and a
-silent one; every recording rule gets a test of its output value, with a relative tolerance because
-``rate`` over promtool's expanded series carries binary noise that exact comparison would trip on.
+Every alert gets one test file: the cases its probe generates (boundary, ``for`` timer, two subjects,
+missing series, flapping, recovery), its named field states, and the raw-metric cases, each firing
+alert with exact labels and annotations rendered as Prometheus renders them. Every recording rule gets
+a test of its output value, with a relative tolerance because ``rate`` over promtool's expanded series
+carries binary noise that exact comparison would trip on.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from observatory.rules import templates
 from observatory.rules.histories import EVAL_TIME, STEP
 from observatory.rules.model import Alert, Case, Group, Recording, number
+from observatory.rules.probes import Expectation, GeneratedCase, generated_cases
 from observatory.rules.render import dump
 
 RELATIVE_TOLERANCE = 1e-6
@@ -33,36 +36,76 @@ def _expected_alert(alert: Alert, case: Case) -> dict[str, Any]:
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
-def alert_tests(alert: Alert) -> list[dict[str, Any]]:
-    """The alert's firing and silent tests (those it has)."""
+def _raw_tests(alert: Alert) -> list[dict[str, Any]]:
+    """The raw-metric cases: the alert fed through the recording rules from the metrics themselves."""
     tests = []
     if alert.firing is not None:
         expected = [_expected_alert(alert, alert.firing)]
         check = {"eval_time": EVAL_TIME, "alertname": alert.name, "exp_alerts": expected}
-        tests.append(_test(f"{alert.name} fires", alert.firing, alert_rule_test=[check]))
+        tests.append(_test(f"{alert.name} fires from the raw metrics", alert.firing, alert_rule_test=[check]))
     if alert.silent is not None:
         check = {"eval_time": EVAL_TIME, "alertname": alert.name, "exp_alerts": []}
-        tests.append(_test(f"{alert.name} stays silent", alert.silent, alert_rule_test=[check]))
+        tests.append(_test(f"{alert.name} stays silent on the raw metrics", alert.silent, alert_rule_test=[check]))
     return tests
 
 
+def _pending_check(alert: Alert, expectation: Expectation) -> dict[str, Any]:
+    """ALERTS{alertstate="pending"} holds exactly the expected pending alerts (promtool lists only firing ones)."""
+    samples = []
+    for labels in expectation.pending:
+        every = {"alertname": alert.name, "alertstate": "pending", **dict(alert.all_labels), **dict(labels)}
+        inner = ",".join(f'{key}="{value}"' for key, value in sorted(every.items()))
+        samples.append({"labels": f"ALERTS{{{inner}}}", "value": 1})
+    selector = f'ALERTS{{alertname="{alert.name}", alertstate="pending"}}'
+    return {"expr": selector, "eval_time": f"{expectation.at}m", "exp_samples": samples}
+
+
+def _generated_test(alert: Alert, case: GeneratedCase) -> dict[str, Any]:
+    checks, pending = [], []
+    for expectation in case.expectations:
+        expected = [_expected_alert(alert, Case((), value, labels)) for labels, value in expectation.firing]
+        checks.append({"eval_time": f"{expectation.at}m", "alertname": alert.name, "exp_alerts": expected})
+        if expectation.pending:
+            pending.append(_pending_check(alert, expectation))
+    test = _test(f"{alert.name}: {case.name}", Case(case.series), alert_rule_test=checks)
+    if pending:
+        test["promql_expr_test"] = pending
+    return test
+
+
+def alert_tests(alert: Alert) -> list[dict[str, Any]]:
+    """Every test of the alert: generated from its probe, its field states, and the raw-metric cases."""
+    generated = generated_cases(alert.check, alert.for_) if alert.check is not None else []
+    tests = [_generated_test(alert, case) for case in (*generated, *alert.states)]
+    return tests + _raw_tests(alert)
+
+
 def recording_test(rule: Recording) -> list[dict[str, Any]]:
-    """A test that the recorded series has the case's labels and value (within the tolerance)."""
-    case = rule.case
-    if case is None or case.value is None:
-        return []
+    """Tests that the recorded series has each case's labels and value (within the tolerance)."""
+    tests = []
+    for name, case in ((None, rule.case), *rule.states):
+        if case is not None and case.value is not None:
+            tests.append(_recording_case(rule, case, name))
+    return tests
+
+
+def _recording_case(rule: Recording, case: Case, state: str | None) -> dict[str, Any]:
     matchers = ", ".join(f'{key}="{value}"' for key, value in case.labels)
     tolerance = number(max(abs(case.value) * RELATIVE_TOLERANCE, 1e-9))
     expr = f"abs({rule.record}{{{matchers}}} - {number(case.value)}) <= bool {tolerance}"
     sample = {"labels": "{" + matchers + "}", "value": 1}
-    check = {"expr": expr, "eval_time": EVAL_TIME, "exp_samples": [sample]}
+    check = {"expr": expr, "eval_time": case.at or EVAL_TIME, "exp_samples": [sample]}
     labels = f"{{{matchers}}}" if matchers else ""
-    return [_test(f"{rule.record}{labels} is recorded", case, promql_expr_test=[check])]
+    name = f"{rule.record}{labels} is recorded" + (f" when {state}" if state else "")
+    return _test(name, case, promql_expr_test=[check])
 
 
-def test_file(group: Group, rule_files: Sequence[str]) -> str:
-    """The promtool test file of one group; ``rule_files`` are relative to ``rules/tests/``."""
-    tests: list[dict[str, Any]] = []
-    for rule in group.rules:
-        tests += alert_tests(rule) if isinstance(rule, Alert) else recording_test(rule)
+def recording_test_file(group: Group, rule_files: Sequence[str]) -> str:
+    """The promtool test file of a group's recording rules; ``rule_files`` are relative to its folder."""
+    tests = [test for rule in group.recordings for test in recording_test(rule)]
     return dump({"rule_files": list(rule_files), "evaluation_interval": STEP, "tests": tests})
+
+
+def alert_test_file(alert: Alert, rule_files: Sequence[str]) -> str:
+    """The promtool test file of one alert: mutating the alert breaks this file and no other."""
+    return dump({"rule_files": list(rule_files), "evaluation_interval": STEP, "tests": alert_tests(alert)})

@@ -21,6 +21,7 @@ from observatory.config.vocabulary import (
     RAM_USAGE,
     REQUESTS_RATE,
     TOKENS_PER_SECOND,
+    VECTOR_SEARCH_QUANTILE,
     VRAM_USAGE,
 )
 from observatory.rules.histories import GPU_OUTPUT, GPU_SERIES, SHARD, counter, gauge, histogram
@@ -30,6 +31,7 @@ GROUP = "themis-recording"
 
 _LATENCY = CATALOGUE["themis_inference_latency_seconds"]
 _LORA_SWITCH = CATALOGUE["themis_lora_switch_latency_seconds"]
+_VECTOR_SEARCH = CATALOGUE["themis_vector_search_latency_seconds"]
 
 
 def requests_history(labels: Labels, per_second: float, error_ratio: float = 0.0) -> tuple[Series, ...]:
@@ -50,6 +52,11 @@ def latency_history(quantile: float, value: float) -> tuple[Series, ...]:
 def lora_switch_history(quantile: float, value: float) -> tuple[Series, ...]:
     """Adapter switches whose ``quantile`` is ``value`` seconds."""
     return histogram(_LORA_SWITCH, SHARD, 0.5, quantile, value)
+
+
+def vector_search_history(quantile: float, value: float) -> tuple[Series, ...]:
+    """Vector search queries whose ``quantile`` is ``value`` seconds."""
+    return histogram(_VECTOR_SEARCH, SHARD, 20.0, quantile, value)
 
 
 def tokens_history(tokens_per_second: float) -> tuple[Series, ...]:
@@ -166,6 +173,13 @@ def recording_group() -> Group:
             "LoRA adapter switch latency quantile of each shard over 5 minutes, in seconds.",
             lora_switch_history,
             {0.95: 0.15},
+        ),
+        *_quantile_rules(
+            VECTOR_SEARCH_QUANTILE,
+            "sum by (shard, le) (rate(themis_vector_search_latency_seconds_bucket[5m]))",
+            "Vector search latency quantiles of each shard over 5 minutes, in seconds.",
+            vector_search_history,
+            {0.95: 0.004, 0.99: 0.008},
         ),
         Recording(
             TOKENS_PER_SECOND,

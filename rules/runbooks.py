@@ -12,7 +12,13 @@ from observatory.rules.links import runbook_anchor
 from observatory.rules.model import Alert, Group, Recording, names_in, number, seconds
 
 
-def _metrics(expr: str, recordings: Mapping[str, Recording], seen: set[str]) -> list[str]:
+def _matching(rules: list[Recording], expr: str) -> list[Recording]:
+    """The recording rules of one name that ``expr`` selects: those whose static labels it matches."""
+    chosen = [r for r in rules if all(f'{key}="{value}"' in expr for key, value in r.labels)]
+    return chosen or rules
+
+
+def _metrics(expr: str, recordings: Mapping[str, list[Recording]], seen: set[str]) -> list[str]:
     """Bullet lines for every catalogue metric and recorded series ``expr`` reads, recursively."""
     lines: list[str] = []
     for token in names_in(expr):
@@ -25,16 +31,16 @@ def _metrics(expr: str, recordings: Mapping[str, Recording], seen: set[str]) -> 
             lines.append(f"- `{token}` ({metric.type.value}, {metric.source.value}): {metric.help}")
         elif token in recordings:
             seen.add(token)
-            rule = recordings[token]
-            lines.append(f"- `{token}` (recorded as `{rule.expr}`): {rule.help}")
-            lines += _metrics(rule.expr, recordings, seen)
+            for rule in _matching(recordings[token], expr):
+                lines.append(f"- `{token}` (recorded as `{rule.expr}`): {rule.help}")
+                lines += _metrics(rule.expr, recordings, seen)
         elif token == "up":
             seen.add(token)
             lines.append("- `up` (Prometheus): 1 if the last scrape of the target succeeded, else 0.")
     return lines
 
 
-def _section(alert: Alert, group: str, recordings: Mapping[str, Recording]) -> list[str]:
+def _section(alert: Alert, group: str, recordings: Mapping[str, list[Recording]]) -> list[str]:
     uid, panel = alert.panel
     labels = ", ".join(f"`{key}={value}`" for key, value in alert.all_labels)
     return [
@@ -67,23 +73,39 @@ def _section(alert: Alert, group: str, recordings: Mapping[str, Recording]) -> l
 
 
 def inhibit_rules(alerts: Iterable[Alert]) -> list[dict[str, list[str]]]:
-    """Alertmanager inhibit rules that silence a slower burn-rate tier while a faster one fires."""
+    """Alertmanager inhibit rules: a slower burn-rate tier is quiet while a faster one fires, and an alert
+    that duplicates a critical burn-rate alert for the same shard is quiet while that one fires."""
+    alerts = list(alerts)
     exhaustions = {dict(alert.labels).get("exhaustion") for alert in alerts} - {None}
     order = sorted(exhaustions, key=seconds)
-    return [
+    tiers = [
         {
             "source_matchers": [f'exhaustion="{fast}"'],
             "target_matchers": [f'exhaustion="{slow}"'],
-            "equal": ["slo", "shard"],
+            # Shard-level SLOs carry `shard`, the uptime SLO `instance`: equal on both keeps them apart.
+            "equal": ["slo", "shard", "instance"],
         }
         for i, fast in enumerate(order)
         for slow in order[i + 1 :]
     ]
+    duplicates = [
+        {
+            "source_matchers": [f'alertname=~"{alert.inhibited_by}"', 'severity="critical"'],
+            "target_matchers": [f'alertname="{alert.name}"'],
+            "equal": ["shard"],
+        }
+        for alert in alerts
+        if alert.inhibited_by
+    ]
+    return tiers + duplicates
 
 
 def runbooks_markdown(groups: list[Group], config: ObservatoryConfig) -> str:
     """The whole runbook document."""
-    recordings = {rule.record: rule for group in groups for rule in group.recordings}
+    recordings: dict[str, list[Recording]] = {}
+    for group in groups:
+        for rule in group.recordings:
+            recordings.setdefault(rule.record, []).append(rule)
     alerts = [(group.name, alert) for group in groups for alert in group.alerts]
     lines = [
         "# Runbooks",
@@ -103,9 +125,23 @@ def runbooks_markdown(groups: list[Group], config: ObservatoryConfig) -> str:
         "",
         f"Objectives: availability {number(config.slo.availability_objective * 100)} %, latency"
         f" {number(config.slo.latency_objective * 100)} % of requests under"
-        f" {number(config.slo.latency_threshold_seconds)} s, over {config.slo.period}. Each tier fires when"
-        " both its windows burn the budget faster than its factor; `exhaustion` says how soon the budget is"
-        " gone at that rate. These Alertmanager rules keep a slower tier quiet while a faster one fires:",
+        f" {number(config.slo.latency_threshold_seconds)} s, uptime (scrapes of the shard targets that"
+        f" succeed) {number(config.slo.availability_objective * 100)} %, over {config.slo.period}; budgets are"
+        " computed from the counters' increase over the period, so idle minutes do not count. Each tier fires"
+        " when both its windows burn the budget faster than its factor, and only while the shard serves at"
+        f" least {number(config.thresholds.min_traffic_requests_per_second)} requests per second; `exhaustion`"
+        " says how soon the budget is gone at that rate.",
+        "",
+        "**Which alert pages for what.** A dead shard (the process gone, the host down) answers no request,"
+        f" so no request-based SLO sees it: ThemisShardTargetDown pages within {config.for_durations.target_down},"
+        " and ThemisUptimeBudgetBurn1h records the budget it costs. A shard that answers but is unhealthy pages"
+        " through ThemisShardDown. Failing requests page through the critical availability burn-rate tiers;"
+        " the error-ratio alerts (ThemisInferenceErrorsHigh/Critical) and the latency alerts duplicate a"
+        " critical burn-rate page for the same shard and are inhibited while it fires. ThemisWatchdog always"
+        " fires: route it to a dead man's switch.",
+        "",
+        "These Alertmanager rules keep a slower tier quiet while a faster one fires, and a duplicate quiet"
+        " while its burn-rate page fires:",
         "",
         "```yaml",
         yaml.safe_dump(

@@ -27,6 +27,9 @@ VRAM_USAGE = "shard_gpu:themis_vram_usage:ratio"
 # SLO series: the error ratio over a window is SLI_ERRORS + window (…ratio_rate5m, …ratio_rate30d).
 SLI_ERRORS = "shard:themis_slo_errors_per_request:ratio_rate"
 BUDGET_REMAINING = "shard:themis_slo_error_budget_remaining:ratio"
+# The uptime SLO is per scrape target (a dead shard has no series of its own left to carry `shard`).
+UPTIME_ERRORS = "instance:themis_slo_errors_per_scrape:ratio_rate"
+UPTIME_BUDGET_REMAINING = "instance:themis_slo_error_budget_remaining:ratio"
 
 # Dashboard uids that alerts link to.
 CLUSTER_OVERVIEW = "themis-cluster-overview"

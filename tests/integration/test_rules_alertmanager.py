@@ -53,7 +53,14 @@ def test_a_faster_tier_inhibits_the_slower_ones_of_the_same_slo(tmp_path: Path) 
         tiers = _burn_alerts()
         assert set(tiers) == {"1h", "6h", "1d", "3d"}
         # The slowest tier of another shard must stay active: inhibition is per SLO and shard.
-        firing = [*tiers.values(), {**tiers["3d"], "shard": "finance"}]
+        errors = {"alertname": "ThemisInferenceErrorsCritical", "severity": "critical"}
+        firing = [
+            *tiers.values(),
+            {**tiers["3d"], "shard": "finance"},
+            # The error-ratio alert duplicates the burn-rate page for its shard only.
+            {**errors, "shard": "legal"},
+            {**errors, "shard": "finance"},
+        ]
         starts = datetime.now(UTC).isoformat()
         _post(f"{base}/api/v2/alerts", [{"labels": labels, "startsAt": starts} for labels in firing])
         expected = {
@@ -62,12 +69,17 @@ def test_a_faster_tier_inhibits_the_slower_ones_of_the_same_slo(tmp_path: Path) 
             ("1d", "legal"): "suppressed",
             ("3d", "legal"): "suppressed",
             ("3d", "finance"): "active",
+            ("ThemisInferenceErrorsCritical", "legal"): "suppressed",
+            ("ThemisInferenceErrorsCritical", "finance"): "active",
         }
         deadline = time.monotonic() + 20
         while True:
             with urllib.request.urlopen(f"{base}/api/v2/alerts", timeout=10) as response:
                 alerts = json.load(response)
-            states = {(a["labels"]["tier"], a["labels"]["shard"]): a["status"]["state"] for a in alerts}
+            states = {
+                (a["labels"].get("tier", a["labels"]["alertname"]), a["labels"]["shard"]): a["status"]["state"]
+                for a in alerts
+            }
             if states == expected or time.monotonic() > deadline:
                 break
             time.sleep(0.2)

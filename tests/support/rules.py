@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+_FILE_RESULT = re.compile(r"^Unit Testing:\s+(?P<path>\S+)\n(?P<body>.*?)(?=^Unit Testing:|\Z)", re.M | re.S)
 
 # Every alert the seeds name (issue 3), mapped to the alert that implements it.
 SEED_ALERTS: Mapping[str, str] = {
@@ -44,3 +49,20 @@ def run_promtool(binary: str, cwd: Path, *args: str) -> subprocess.CompletedProc
         matches = sorted(str(path.relative_to(cwd)) for path in cwd.glob(arg)) if "*" in arg else [arg]
         expanded += matches
     return subprocess.run([binary, *expanded], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def promtool_test_outcomes(binary: str, cwd: Path, paths: Sequence[str], workers: int = 0) -> dict[str, str]:
+    """Run ``promtool test rules`` over ``paths`` (relative to ``cwd``) in parallel chunks.
+
+    Returns each path's report ("SUCCESS" or the failure text); a path promtool did not report is missing.
+    """
+    workers = workers or max(2, os.cpu_count() or 2)
+    chunks = [list(paths[i::workers]) for i in range(workers) if paths[i::workers]]
+
+    def run(chunk: list[str]) -> str:
+        result = subprocess.run([binary, "test", "rules", *chunk], cwd=cwd, capture_output=True, text=True, timeout=600)
+        return result.stdout + result.stderr
+
+    with ThreadPoolExecutor(len(chunks)) as pool:
+        output = "\n".join(pool.map(run, chunks))
+    return {m["path"]: m["body"].strip() for m in _FILE_RESULT.finditer(output)}

@@ -186,7 +186,7 @@ def test_one_threshold_in_a_file_changes_the_alert_its_test_its_runbook_and_its_
     changed = {p for p in default if default[p] != mine[p]}
     assert changed == {
         "rules/themis-resource-alerts.yml",
-        "rules/tests/themis-resource-alerts.yml",
+        "rules/tests/alerts/ThemisVRAMUsageHigh.yml",
         "docs/runbooks.md",
         "dashboards/generated/cluster-overview.json",
         # The same rule group and dashboard as the operator's PrometheusRule and Grafana's ConfigMap.
@@ -200,8 +200,7 @@ def test_one_threshold_in_a_file_changes_the_alert_its_test_its_runbook_and_its_
     assert "above 80 % of the GPU's memory" in runbook and "> 0.8" in runbook
 
     def vram_tests(files: dict[str, str]) -> list[dict]:
-        tests = yaml.safe_load(files["rules/tests/themis-resource-alerts.yml"])["tests"]
-        return [test for test in tests if test["name"].startswith("ThemisVRAMUsageHigh")]
+        return yaml.safe_load(files["rules/tests/alerts/ThemisVRAMUsageHigh.yml"])["tests"]
 
     assert vram_tests(mine) and vram_tests(mine) != vram_tests(default)
     panel = next(

@@ -9,7 +9,7 @@ import yaml
 
 from observatory import dashboards
 from observatory.artefacts import panel_linker
-from observatory.config import DEFAULT_CONFIG, ObservatoryConfig, config_from_mapping
+from observatory.config import DEFAULT_CONFIG, ObservatoryConfig, config_from_mapping, seconds
 from observatory.manifests.alertmanager_config import alertmanager_config
 from observatory.manifests.layout import kubernetes_manifests
 from observatory.manifests.prometheus_config import prometheus_config
@@ -156,9 +156,13 @@ def test_alertmanager_yml_sends_to_the_webhook_and_inhibits_slower_burn_tiers() 
     )
     assert config["receivers"] == [{"name": "webhook", "webhook_configs": [{"url": "http://hooks:1234/x",
                                                                             "send_resolved": True}]}]  # fmt: skip
+    tiers = [rule for rule in config["inhibit_rules"] if rule["source_matchers"][0].startswith("exhaustion=")]
     # Four tiers: every faster tier silences each slower one, per SLO and shard: 3 + 2 + 1 rules.
-    assert len(config["inhibit_rules"]) == 6
-    assert all(rule["equal"] == ["slo", "shard"] for rule in config["inhibit_rules"])
+    assert len(tiers) == 6
+    for rule in tiers:
+        [fast], [slow] = rule["source_matchers"], rule["target_matchers"]
+        assert seconds(fast.split('"')[1]) < seconds(slow.split('"')[1])
+        assert {"slo", "shard"} <= set(rule["equal"])
 
 
 def test_each_dashboard_is_a_sidecar_config_map_holding_the_generated_json(repo_root: Path) -> None:

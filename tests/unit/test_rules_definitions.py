@@ -29,6 +29,7 @@ def _alerts(files: dict[str, str]) -> dict[str, dict]:
 
 
 def _tests(files: dict[str, str]) -> dict[str, dict]:
+    """Every generated promtool test by name (alert tests are named ``Alert: case``)."""
     return {
         test["name"]: test
         for path, text in files.items()
@@ -38,15 +39,16 @@ def _tests(files: dict[str, str]) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("seed_alert", sorted(SEED_ALERTS))
-def test_every_seed_alert_has_a_rule_a_firing_and_a_silent_case(seed_alert: str) -> None:
+def test_every_seed_alert_has_a_rule_and_its_own_test_file_with_firing_and_silent_cases(seed_alert: str) -> None:
     files = all_artefacts()
     name = SEED_ALERTS[seed_alert]
     assert name in _alerts(files)
-    tests = _tests(files)
-    firing = tests[f"{name} fires"]["alert_rule_test"][0]
-    silent = tests[f"{name} stays silent"]["alert_rule_test"][0]
-    assert firing["alertname"] == name and firing["exp_alerts"]
-    assert silent["alertname"] == name and silent["exp_alerts"] == []
+    own = yaml.safe_load(files[f"rules/tests/alerts/{name}.yml"])["tests"]
+    checks = [check for test in own for check in test["alert_rule_test"]]
+    assert all(check["alertname"] == name for check in checks)
+    assert any(check["exp_alerts"] for check in checks) and any(not check["exp_alerts"] for check in checks)
+    names = {test["name"].split(": ", 1)[-1] for test in own}
+    assert "fires once for has elapsed" in names
     definitions = {alert.name: alert for group in rule_groups(DEFAULT_CONFIG) for alert in group.alerts}
     assert seed_alert in definitions[name].seeds
 
@@ -73,10 +75,12 @@ def test_changing_one_threshold_changes_the_alert_its_test_and_its_runbook() -> 
     changed = all_artefacts(lower)
     assert _alerts(default)["ThemisVRAMUsageHigh"]["expr"].endswith("> 0.9")
     assert _alerts(changed)["ThemisVRAMUsageHigh"]["expr"].endswith("> 0.77")
-    fires = _tests(changed)["ThemisVRAMUsageHigh fires"]
-    assert fires != _tests(default)["ThemisVRAMUsageHigh fires"]
+    fires = _tests(changed)["ThemisVRAMUsageHigh fires from the raw metrics"]
+    assert fires != _tests(default)["ThemisVRAMUsageHigh fires from the raw metrics"]
     assert "80.85%" in fires["alert_rule_test"][0]["exp_alerts"][0]["exp_annotations"]["description"]
     assert 'themis_vram_usage_bytes{shard="legal",gpu="0",uuid="GPU-0"}' in str(fires["input_series"])
+    boundary = _tests(changed)["ThemisVRAMUsageHigh: at the threshold stays silent"]
+    assert boundary["input_series"][0]["values"].split()[0] == "0.77"
     assert "above 77 %" in changed["docs/runbooks.md"] and "above 77 %" not in default["docs/runbooks.md"]
     # Nothing unrelated moved.
     assert _alerts(changed)["ThemisHostCPUHigh"] == _alerts(default)["ThemisHostCPUHigh"]
@@ -98,7 +102,8 @@ def test_a_disabled_burn_tier_has_no_alert_and_keeps_the_others() -> None:
 def test_burn_alerts_use_the_workbook_pairs() -> None:
     alerts = _alerts(all_artefacts())
     expr = alerts["ThemisAvailabilityBudgetBurn1h"]["expr"]
-    assert "ratio_rate1h" in expr and "ratio_rate5m" in expr and "> 14.4" in expr and "/ 0.001" in expr
+    # 14.4 times the 0.1 % budget, written once as the error ratio it means.
+    assert "ratio_rate1h" in expr and "ratio_rate5m" in expr and expr.count("> 0.0144") == 2
     assert "ratio_rate6h" in alerts["ThemisLatencyBudgetBurn6h"]["expr"]
     assert "ratio_rate30m" in alerts["ThemisLatencyBudgetBurn6h"]["expr"]
     assert "shard:themis_slo_error_budget_remaining:ratio" in recorded_series(DEFAULT_CONFIG)
@@ -107,7 +112,7 @@ def test_burn_alerts_use_the_workbook_pairs() -> None:
 def test_job_names_are_parameters() -> None:
     config = replace(DEFAULT_CONFIG, jobs=replace(DEFAULT_CONFIG.jobs, gpu="gpu"))
     alerts = _alerts(all_artefacts(config))
-    assert alerts["ThemisGPUExporterTargetDown"]["expr"] == 'up{job="gpu"} == 0'
+    assert alerts["ThemisGPUExporterTargetDown"]["expr"] == 'up{job="gpu"} < 1'
     assert alerts["ThemisGPUExporterTargetMissing"]["expr"] == 'absent(up{job="gpu"})'
 
 
@@ -131,8 +136,8 @@ def test_shipped_rules_pass_the_query_checker_and_the_rule_checks() -> None:
         (
             "rule test coverage",
             [
-                "alerts with a firing and a silent case: 33/33 (100 %)",
-                "recording rules with an output test: 33/33 (100 %)",
+                "alerts with generated boundary, for, missing and flapping cases: 45/46 (97 %)",
+                "recording rules with an output test: 44/44 (100 %)",
             ],
         )
     ]
@@ -145,20 +150,22 @@ def test_lint_catches_a_bad_alert_and_missing_coverage() -> None:
         replace(good, name="ThemisNoSeverity", severity=""),
         replace(good, name="Themis" + "VeryLong" * 5),
         replace(good, name="ThemisTemplatedSummary", summary="Shard {{ $labels.shard }} is down."),
-        replace(good, name="ThemisUntested", silent=None),
+        replace(good, name="ThemisUntested", check=None, states=()),
     ]
     findings, sections = lint_groups([*groups, Group("bad", tuple(bad))])
     problems = {(finding.where, finding.problem) for finding in findings}
-    assert ("rule group 'bad' / alert 'ThemisNoSeverity'", "severity '' is not one of critical, warning, info") in (
-        problems
-    )
+    assert (
+        "rule group 'bad' / alert 'ThemisNoSeverity'",
+        "severity '' is not one of critical, warning, info, none",
+    ) in (problems)
     assert ("rule group 'bad' / alert '" + bad[1].name + "'", "alert name is longer than 40 characters") in problems
     assert (
         "rule group 'bad' / alert 'ThemisTemplatedSummary'",
         "summary is not a plain sentence (no template, capital first, full stop last)",
     ) in problems
-    assert ("rule group 'bad' / alert 'ThemisUntested'", "no promtool case in which the alert stays silent") in problems
-    assert sections[0][1][0] == "alerts with a firing and a silent case: 36/37 (97 %)"
+    untested = "no generated promtool cases (a probe of its threshold or presence) and no states"
+    assert ("rule group 'bad' / alert 'ThemisUntested'", untested) in problems
+    assert sections[0][1][0] == "alerts with generated boundary, for, missing and flapping cases: 48/50 (96 %)"
 
 
 def test_lint_limits_group_size() -> None:
@@ -177,3 +184,24 @@ def test_generation_is_byte_identical_and_committed(repo_root: Path) -> None:
         assert committed.read_text(encoding="utf-8") == text, f"{path} is stale; run observatory generate"
     generated = {p.relative_to(repo_root).as_posix() for p in repo_root.glob("rules/**/*.yml")}
     assert generated == {path for path in first if path.startswith("rules/") and path.endswith(".yml")}
+
+
+def test_a_quantile_alert_runbook_names_its_own_quantile_rule() -> None:
+    runbooks = all_artefacts()["docs/runbooks.md"]
+    p95 = runbooks.split("## ThemisInferenceLatencyHigh\n", 1)[1].split("\n## ", 1)[0]
+    assert "histogram_quantile(0.95, shard_le:" in p95
+    assert "histogram_quantile(0.99" not in p95 and "histogram_quantile(0.5" not in p95
+
+
+def test_the_runbook_says_which_alert_pages_for_a_dead_shard() -> None:
+    runbooks = all_artefacts()["docs/runbooks.md"]
+    assert "A dead shard" in runbooks and "ThemisShardTargetDown pages" in runbooks
+
+
+def test_duplicates_of_a_burn_rate_page_are_inhibited_for_the_same_shard() -> None:
+    inhibit = yaml.safe_load(all_artefacts()["docs/runbooks.md"].split("```yaml\n", 1)[1].split("```", 1)[0])
+    targets = {rule["target_matchers"][0]: rule for rule in inhibit["inhibit_rules"] if "equal" in rule}
+    errors = targets['alertname="ThemisInferenceErrorsCritical"']
+    assert errors["source_matchers"] == ['alertname=~"ThemisAvailabilityBudgetBurn.*"', 'severity="critical"']
+    assert errors["equal"] == ["shard"]
+    assert 'alertname="ThemisInferenceLatencyHigh"' in targets
