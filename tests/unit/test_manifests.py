@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -10,12 +11,15 @@ import yaml
 from observatory import dashboards
 from observatory.artefacts import panel_linker
 from observatory.config import DEFAULT_CONFIG, ObservatoryConfig, config_from_mapping, seconds
+from observatory.exporters import gpu_exporter, host_exporter
+from observatory.exporters.flags import parse_flags
 from observatory.manifests.alertmanager_config import alertmanager_config
 from observatory.manifests.layout import kubernetes_manifests
 from observatory.manifests.prometheus_config import prometheus_config
 from observatory.rules.mixin import rule_groups
 from observatory.rules.model import names_in
 from observatory.rules.render import rule_as_dict
+from observatory.runtime.server import parse_args, settings_from
 
 # Seed 000's Kubernetes probe settings, written out as the seed gives them.
 SEED_PROBES = {
@@ -188,3 +192,23 @@ def test_rules_read_no_series_that_only_the_evaluating_prometheus_has() -> None:
         if name in ("ALERTS", "ALERTS_FOR_STATE") or name.startswith(("prometheus_", "scrape_"))
     ]
     assert local_only == []
+
+
+def test_each_container_command_is_accepted_by_the_component_it_runs(repo_root: Path) -> None:
+    scripts = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["scripts"]
+    for name, pod in _shard_pods().items():
+        domain = name.removeprefix("shard-")
+        containers = _containers(pod)
+        shard = containers["shard"]["command"]
+        assert shard[0] in scripts
+        settings = settings_from(parse_args(shard[1:]))
+        assert (settings.domain, settings.host, settings.port) == (domain, "0.0.0.0", 8080)
+        assert settings.gpu_profile == DEFAULT_CONFIG.kubernetes.gpu_profile
+        for container, flags, port in (
+            ("gpu-exporter", gpu_exporter.FLAGS, 9835),
+            ("host-exporter", host_exporter.FLAGS, 9100),
+        ):
+            command = containers[container]["command"]
+            assert command[0] in scripts
+            args = parse_flags(command[0], "", flags, command[1:], {})
+            assert (args.shard, args.port) == (domain, port)
