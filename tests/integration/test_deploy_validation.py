@@ -136,24 +136,53 @@ def test_amtool_rejects_a_broken_alertmanager_yml(repo_root: Path, tmp_path: Pat
     assert result.returncode != 0
 
 
+def _target_shards(server: PrometheusServer, expected: dict) -> dict:
+    """(job, instance) -> shard label of every active target, once it matches ``expected`` or 30 s passed."""
+    deadline = time.monotonic() + 30
+    # Service discovery hands the static targets to the scrape pools a moment after start-up.
+    while True:
+        targets = server.api("targets", state="active")["activeTargets"]
+        labels = {(t["labels"]["job"], t["labels"]["instance"]): t["labels"].get("shard") for t in targets}
+        if labels == expected or time.monotonic() > deadline:
+            return labels
+        time.sleep(0.2)
+
+
+SHARD_JOBS = (("themisdb-shards", 8080), ("node-exporter", 9100), ("nvidia-gpu-exporter", 9835))
+
+
 @pytest.mark.slow
 def test_prometheus_loads_the_generated_config_and_labels_every_shard_target(repo_root: Path, tmp_path: Path) -> None:
     config = yaml.safe_load((repo_root / PROMETHEUS_FILE).read_text())
     shutil.copytree(repo_root / "rules", tmp_path / "rules", ignore=shutil.ignore_patterns("tests", "*.py"))
     flags = (f"--storage.tsdb.path={tmp_path / 'tsdb'}", "--log.level=warn")
     expected = {("themisdb-orchestrator", "orchestrator:8000"): None}
-    for job, port in (("themisdb-shards", 8080), ("node-exporter", 9100), ("nvidia-gpu-exporter", 9835)):
+    for job, port in SHARD_JOBS:
         expected |= {(job, f"shard-{domain}:{port}"): domain for domain in DEFAULT_CONFIG.shards}
     with running_server("prometheus", tmp_path, config, *flags) as (process, base):
         server = PrometheusServer(base, process)
-        deadline = time.monotonic() + 30
-        # Service discovery hands the static targets to the scrape pools a moment after start-up.
-        while True:
-            targets = server.api("targets", state="active")["activeTargets"]
-            labels = {(t["labels"]["job"], t["labels"]["instance"]): t["labels"].get("shard") for t in targets}
-            if labels == expected or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        labels = _target_shards(server, expected)
         groups = server.api("rules")["groups"]
     assert labels == expected
     assert sorted(group["name"] for group in groups) == sorted(g.name for g in rule_groups(DEFAULT_CONFIG))
+
+
+@pytest.mark.slow
+def test_a_local_stack_config_labels_loopback_targets_with_their_shard(repo_root: Path, tmp_path: Path) -> None:
+    ports = {(job, domain): 20000 + i for i, (job, domain) in enumerate(
+        (job, domain) for job, _ in SHARD_JOBS for domain in DEFAULT_CONFIG.shards)}  # fmt: skip
+    ports["themisdb-orchestrator", None] = 19999
+    fast = {
+        name: "1s" for name in ("scrape_interval", "scrape_timeout", "evaluation_interval", "shard_scrape_interval")
+    }
+    config = prometheus_config(
+        config_from_mapping({"prometheus": fast}),
+        locate=lambda job, domain: f"127.0.0.1:{ports[job.name, domain]}",
+        rule_files=[str(path) for path in sorted(repo_root.glob("rules/*.yml"))],
+    )  # fmt: skip
+    expected = {(job, f"127.0.0.1:{port}"): domain for (job, domain), port in ports.items()}
+    flags = (f"--storage.tsdb.path={tmp_path / 'tsdb'}", "--log.level=warn")
+    with running_server("prometheus", tmp_path, config, *flags) as (process, base):
+        server = PrometheusServer(base, process)
+        assert _target_shards(server, expected) == expected
+        assert len(server.api("rules")["groups"]) == len(rule_groups(DEFAULT_CONFIG))
