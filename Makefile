@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # llama.cpp's default build uses -march=native; a portable build runs on any x86-64 host.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
-DEBIAN_TOOLCHAIN := prometheus prometheus-alertmanager prometheus-node-exporter postgresql wrk
+# binary:Debian package, installed by `make toolchain` when the binary is missing.
+DEBIAN_TOOLCHAIN := promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
+	prometheus-node-exporter:prometheus-node-exporter kubectl:kubernetes-client wrk:wrk
 
 .PHONY: all install dashboards generate lint test test-fast bench bench-check toolchain clean
 
@@ -30,16 +32,17 @@ dashboards: $(VENV)/.installed
 
 generate: dashboards
 
-## Install promtool, Prometheus, Alertmanager, node_exporter, PostgreSQL and wrk from Debian when missing.
+## Install promtool, Prometheus, Alertmanager, node_exporter, kubectl, wrk and PostgreSQL from Debian when missing.
 toolchain:
-	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null \
-	    || ! command -v prometheus-node-exporter >/dev/null || ! command -v wrk >/dev/null \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@missing=""; \
+	for pair in $(DEBIAN_TOOLCHAIN); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing $(DEBIAN_TOOLCHAIN) from Debian"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_TOOLCHAIN) >/dev/null; \
+	    echo "installing$$missing from Debian"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "promtool or PostgreSQL is missing: install Debian's $(DEBIAN_TOOLCHAIN) (needs root)" >&2; exit 1; \
+	    echo "missing Debian packages:$$missing (installing them needs root)" >&2; exit 1; \
 	  fi; \
 	fi
 

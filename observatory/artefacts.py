@@ -12,14 +12,20 @@ from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
-from observatory import dashboards, rules
+from observatory import dashboards, manifests, rules
 from observatory.catalogue import CATALOGUE
 from observatory.config import DEFAULT_CONFIG, ObservatoryConfig
 from observatory.dashboards.navigation import Runbook
 from observatory.docs import metrics_markdown
 
 # Globs whose every match is generated: a file there that no producer makes is stale.
-GENERATED_GLOBS = ("dashboards/generated/*.json", "rules/*.yml", "rules/tests/*.yml", "rules/tests/alerts/*.yml")
+GENERATED_GLOBS = (
+    "dashboards/generated/*.json",
+    "rules/*.yml",
+    "rules/tests/*.yml",
+    "rules/tests/alerts/*.yml",
+    "deploy/**/*.*",
+)
 
 
 def panel_linker(config: ObservatoryConfig) -> rules.PanelLink:
@@ -36,13 +42,19 @@ def runbooks(config: ObservatoryConfig) -> dashboards.Runbooks:
     return {panel: tuple(alerts) for panel, alerts in found.items()}
 
 
+def dashboard_files(config: ObservatoryConfig) -> Mapping[str, str]:
+    """The generated dashboard JSON files for ``config``, keyed by repository-relative path."""
+    return dashboards.artefacts(dashboards.dashboards(config), runbooks(config), config.cluster)
+
+
 def all_artefacts(config: ObservatoryConfig = DEFAULT_CONFIG) -> dict[str, str]:
     """Every generated file for ``config``, keyed by its path relative to the repository root."""
-    suite = dashboards.dashboards(config)
+    dashboard_json = dashboard_files(config)
     producers: tuple[Mapping[str, str], ...] = (
         {"docs/metrics.md": metrics_markdown(CATALOGUE)},
-        dashboards.artefacts(suite, runbooks(config), config.cluster),
+        dashboard_json,
         rules.artefacts(config, panel_linker(config)),
+        manifests.artefacts(config, dashboard_json, panel_linker(config)),
     )
     files: dict[str, str] = {}
     for produced in producers:

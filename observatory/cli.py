@@ -102,6 +102,34 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _base_url(value: str) -> str:
+    from observatory.verify.http import VerifyError, check_base_url
+
+    try:
+        return check_base_url(value)
+    except VerifyError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from observatory import dashboards
+    from observatory.artefacts import panel_linker
+    from observatory.rules.mixin import rule_groups
+    from observatory.verify import VerifyError, render_json, render_table, verify
+
+    config = _config(args, "verify")
+    if config is None:
+        return 2
+    suite = dashboards.dashboards(config)
+    try:
+        report = verify(args.prometheus, args.alertmanager, CATALOGUE, suite, rule_groups(config, panel_linker(config)))
+    except VerifyError as error:
+        sys.stderr.write(f"observatory verify: {error}\n")
+        return 1
+    sys.stdout.write(render_json(report) if args.format == "json" else render_table(report))
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface, with one sub-command per job."""
     parser = OneLineParser(prog="observatory", description=__doc__)
@@ -126,6 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check every query, rule and test against the catalogue")
     lint.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields")
     lint.set_defaults(run=_cmd_lint)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check a running Prometheus against the dashboards, catalogue and rules; exit 1 on any gap"
+        " (example: observatory verify --prometheus http://localhost:9090 --format json)",
+    )
+    verify.add_argument("--prometheus", required=True, metavar="URL", type=_base_url, help="the Prometheus to check")
+    verify.add_argument("--alertmanager", metavar="URL", type=_base_url, help="an Alertmanager that must be reachable")
+    verify.add_argument("--format", choices=("table", "json"), default="table")
+    verify.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields")
+    verify.set_defaults(run=_cmd_verify)
 
     catalogue = commands.add_parser(
         "catalogue", help="print the catalogue (example: observatory catalogue --format json)"

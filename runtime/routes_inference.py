@@ -25,6 +25,7 @@ STREAM_DOC = (
 )
 async def inference(body: InferenceRequest, shard: ShardDep, request: Request) -> Response | InferenceResponse:
     """Generate text for a prompt; the response carries token counts, llama.cpp's stage timings and adapters."""
+    await shard.faults.before_request()
     if body.stream:
         return StreamingResponse(shard.stream(body, arrival_of(request.scope)), media_type=EVENT_STREAM)
     return await shard.infer(body, arrival_of(request.scope))

@@ -23,6 +23,7 @@ from observatory.runtime.admission import AdmissionQueue
 from observatory.runtime.batcher import SearchBatcher
 from observatory.runtime.engine import LlamaEngine, ModelFacts
 from observatory.runtime.errors import ShardError, input_error, not_found, unavailable
+from observatory.runtime.faults import FaultInjector
 from observatory.runtime.health import HEALTH_SCORES, ShardState, overall_status
 from observatory.runtime.inference import InferenceRunner
 from observatory.runtime.metrics import ShardMetrics
@@ -92,6 +93,7 @@ class Shard:
         self.batcher: SearchBatcher | None = None
         self.recall: RecallMonitor | None = None
         self.texts: dict[int, str] = {}
+        self.faults = FaultInjector()
         self.startup_error: str | None = None
         self.started = False
         self.exit_code = 0
@@ -190,7 +192,7 @@ class Shard:
 
     def refresh_health(self) -> str:
         """The health status now, also recorded in ``themis_shard_health_status``."""
-        status = overall_status(self.state())
+        status = "unhealthy" if self.faults.unhealthy else overall_status(self.state())
         self.metrics.gauge("themis_shard_health_status", HEALTH_SCORES[status])
         return status
 
@@ -281,6 +283,7 @@ class Shard:
         started = time.perf_counter()
         queries = request.as_queries()
         index = self._require_index()
+        await self.faults.before_request()
         if request.k > index.count:
             raise input_error("k", f"k: {request.k} is larger than the index ({index.count} vectors)")
         vectors = await self._vectors(queries, "queries" if request.queries is not None else None)

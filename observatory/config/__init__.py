@@ -9,9 +9,11 @@ from __future__ import annotations
 from observatory.config.loading import ConfigError, config_as_dict, config_from_mapping, config_yaml, load_config
 from observatory.config.model import (
     DEFAULT_CONFIG,
+    Alertmanager,
     BurnTier,
     CostPrices,
     ForDurations,
+    Grafana,
     Jobs,
     Kubernetes,
     Links,
@@ -19,6 +21,7 @@ from observatory.config.model import (
     PanelThresholds,
     Ports,
     Prometheus,
+    Resources,
     SLOTargets,
     Thresholds,
     Windows,
@@ -27,10 +30,12 @@ from observatory.config.values import duration, number, seconds
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "Alertmanager",
     "BurnTier",
     "ConfigError",
     "CostPrices",
     "ForDurations",
+    "Grafana",
     "Jobs",
     "Kubernetes",
     "Links",
@@ -38,6 +43,7 @@ __all__ = [
     "PanelThresholds",
     "Ports",
     "Prometheus",
+    "Resources",
     "SLOTargets",
     "Thresholds",
     "Windows",

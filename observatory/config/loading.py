@@ -75,6 +75,12 @@ def _severity(key: str, value: object) -> str:
     return typing.cast(str, value)
 
 
+def _count(key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{key}: expected a whole number of at least 0, got {value!r}")
+    return value
+
+
 def _boolean(key: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{key}: expected true or false, got {value!r}")
@@ -88,6 +94,7 @@ _SCALARS = {
     model.Url: _url,
     model.Severity: _severity,
     float: _finite_number,
+    int: _count,
     bool: _boolean,
     str: _string,
 }
@@ -101,6 +108,8 @@ def _value(key: str, hint: Any, value: object, current: object) -> object:
         if not isinstance(value, list):
             raise ConfigError(f"{key}: expected a list, got {value!r}")
         # A list replaces the default list whole; each item starts from nothing, so it names every field.
+        if not dataclasses.is_dataclass(item):
+            return tuple(_SCALARS[item](f"{key}[{index}]", entry) for index, entry in enumerate(value))
         return tuple(_section(f"{key}[{index}]", item, entry, None) for index, entry in enumerate(value))
     return _SCALARS[hint](key, value)
 

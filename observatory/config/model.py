@@ -164,6 +164,28 @@ class Prometheus:
     evaluation_interval: Duration = Duration("15s")
     # Must cover the SLO period: the budget is computed from samples that old.
     retention: Duration = Duration("35d")
+    # Seed 000 scrapes the shards more often than the other jobs.
+    shard_scrape_interval: Duration = Duration("10s")
+    # Remote-write endpoints (Thanos Receive, Mimir, Cortex); empty keeps one self-contained Prometheus.
+    remote_write_urls: tuple[Url, ...] = ()
+
+
+@dataclass(frozen=True)
+class Alertmanager:
+    """Where Prometheus sends alerts, and the webhook the generated alertmanager.yml routes them to."""
+
+    address: str = "alertmanager:9093"
+    webhook_url: Url = Url("http://alert-receiver:5001/alerts")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requests and limits of one container, as Kubernetes quantities; an empty CPU limit sets none."""
+
+    cpu_request: str
+    memory_request: str
+    memory_limit: str
+    cpu_limit: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,6 +194,30 @@ class Kubernetes:
 
     namespace: str = "themis"
     release: str = "kube-prometheus-stack"
+    # The label key kube-prometheus-stack selects rules and monitors by; its value is ``release``.
+    release_label: str = "release"
+    image: str = "ghcr.io/themis/observatory:0.1.0"
+    # A GPU profile of the shard runtime gives each shard one GPU; empty runs the shards on CPU.
+    gpu_profile: str = "rtx_4070"
+    orchestrator_replicas: int = 2
+    # The Secret holding the orchestrators' store URL; created by the cluster's operator, never generated.
+    store_secret: str = "themis-store"
+    store_secret_key: str = "url"
+    shard_resources: Resources = field(default_factory=lambda: Resources("2", "8Gi", "16Gi"))
+    exporter_resources: Resources = field(default_factory=lambda: Resources("50m", "64Mi", "128Mi", "200m"))
+    orchestrator_resources: Resources = field(default_factory=lambda: Resources("500m", "512Mi", "1Gi"))
+
+
+@dataclass(frozen=True)
+class Grafana:
+    """How Grafana finds the dashboards: the sidecar's label and folder annotation, or provisioning files."""
+
+    # The Grafana sidecar of kube-prometheus-stack watches its own namespace unless told otherwise.
+    namespace: str = "monitoring"
+    folder: str = "Themis"
+    dashboard_label: str = "grafana_dashboard"
+    folder_annotation: str = "grafana_folder"
+    datasource_url: Url = Url("http://prometheus:9090")
 
 
 @dataclass(frozen=True)
@@ -261,12 +307,19 @@ class ObservatoryConfig:
     ports: Ports = field(default_factory=Ports)
     prometheus: Prometheus = field(default_factory=Prometheus)
     kubernetes: Kubernetes = field(default_factory=Kubernetes)
+    alertmanager: Alertmanager = field(default_factory=Alertmanager)
+    grafana: Grafana = field(default_factory=Grafana)
+    # The shard domains the cluster runs (seed 000), each a shard-<domain> service.
+    shards: tuple[str, ...] = ("legal", "finance", "medical", "technical")
     links: Links = field(default_factory=Links)
     costs: CostPrices = field(default_factory=CostPrices)
     panels: PanelThresholds = field(default_factory=PanelThresholds)
     cluster: str = ""
 
     def __post_init__(self) -> None:
+        for name in ("scrape_interval", "shard_scrape_interval"):
+            if seconds(getattr(self.prometheus, name)) < seconds(self.prometheus.scrape_timeout):
+                raise ValueError(f"prometheus.{name}: shorter than prometheus.scrape_timeout")
         if seconds(self.slo.period) > seconds(self.prometheus.retention):
             raise ValueError(
                 f"slo.period: {self.slo.period} is longer than prometheus.retention {self.prometheus.retention}"

@@ -55,6 +55,16 @@ def test_an_empty_file_means_the_defaults(tmp_path: Path) -> None:
     assert load_config(path) == DEFAULT_CONFIG
 
 
+def test_lists_of_values_and_whole_numbers_read_from_a_file() -> None:
+    config = config_from_mapping(
+        {"shards": ["legal", "tax"], "kubernetes": {"orchestrator_replicas": 3},
+         "prometheus": {"remote_write_urls": ["https://mimir.example.com/api/v1/push"]}}
+    )  # fmt: skip
+    assert config.shards == ("legal", "tax")
+    assert config.kubernetes.orchestrator_replicas == 3
+    assert config.prometheus.remote_write_urls == ("https://mimir.example.com/api/v1/push",)
+
+
 def test_a_tier_list_replaces_the_default_tiers() -> None:
     config = config_from_mapping(
         {"slo": {"tiers": [{"long_window": "2h", "short_window": "10m", "factor": 10, "severity": "warning"}]}}
@@ -85,6 +95,11 @@ def test_a_tier_list_replaces_the_default_tiers() -> None:
             "slo.tiers[0].severity: expected one of critical, warning, info",
         ),
         ({"slo": {"period": "60d"}}, "slo.period: 60d is longer than prometheus.retention 35d"),
+        ({"shards": ["legal", 7]}, "shards[1]: expected a string"),
+        ({"prometheus": {"remote_write_urls": ["mimir:9009"]}}, "prometheus.remote_write_urls[0]: expected an"),
+        ({"prometheus": {"shard_scrape_interval": "5s"}}, "prometheus.shard_scrape_interval: shorter than"),
+        ({"kubernetes": {"orchestrator_replicas": 1.5}}, "kubernetes.orchestrator_replicas: expected a whole number"),
+        ({"kubernetes": {"shard_resources": {"cpu_request": 2}}}, "kubernetes.shard_resources.cpu_request: expected a"),
         ([1, 2], "the file: expected a mapping"),
     ],
 )
@@ -175,6 +190,9 @@ def test_one_threshold_in_a_file_changes_the_alert_its_test_its_runbook_and_its_
         "rules/tests/alerts/ThemisVRAMUsageHigh.yml",
         "docs/runbooks.md",
         "dashboards/generated/cluster-overview.json",
+        # The same rule group and dashboard as the operator's PrometheusRule and Grafana's ConfigMap.
+        "deploy/kubernetes/monitoring/rules/themis-resource-alerts.yaml",
+        "deploy/kubernetes/dashboards/cluster-overview.yaml",
     }
     alerts = {r["alert"]: r for r in yaml.safe_load(mine["rules/themis-resource-alerts.yml"])["groups"][0]["rules"]}
     assert alerts["ThemisVRAMUsageHigh"]["expr"].endswith("> 0.8")

@@ -1,0 +1,80 @@
+"""The verify report's pieces that need no server: panel queries as Prometheus runs them, gaps, rendering."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from observatory.cli import main
+from observatory.commandline import free_port
+from observatory.verify.checks import panel_expr
+from observatory.verify.report import (
+    AlertmanagerResult,
+    DashboardResult,
+    PanelResult,
+    Report,
+    UndeclaredLabels,
+    render_json,
+    render_table,
+)
+
+
+def test_a_variable_in_a_matcher_selects_every_value_and_parameters_become_numbers() -> None:
+    expr = 'sum(rate(x_total{shard=~"$shard"}[$__rate_interval])) * $gpu_cost_per_month / ${price}'
+    assert panel_expr(expr) == 'sum(rate(x_total{shard=~".*"}[5m])) * 1 / 1'
+
+
+def _report(**changes) -> Report:
+    values = {
+        "prometheus": "http://p:9090",
+        "dashboards": (DashboardResult("u", "Overview", (PanelResult("Up", "data"), PanelResult("Cost", "empty"))),),
+        "missing_metrics": (),
+        "wrong_types": (),
+        "undeclared_labels": (),
+        "unexpected_metrics": (),
+        "rule_errors": (),
+        "missing_rule_groups": (),
+        "firing_alerts": ("ThemisShardDown {shard=legal}",),
+        "alertmanager": AlertmanagerResult(True, "http://a:9093: HTTP 200"),
+    }
+    return Report(**(values | changes))
+
+
+def test_every_panel_without_data_is_a_gap_and_firing_alerts_are_not() -> None:
+    report = _report()
+    assert report.gaps == ("dashboard 'Overview': panel 'Cost' empty",)
+    all_data = (DashboardResult("u", "Overview", (PanelResult("Up", "data"),)),)
+    assert _report(dashboards=all_data).ok
+    unreachable = _report(dashboards=all_data, alertmanager=AlertmanagerResult(False, "http://a:9093: HTTP 503"))
+    assert unreachable.gaps == ("Alertmanager: http://a:9093: HTTP 503",)
+
+
+def test_the_table_counts_panels_and_ends_with_the_verdict() -> None:
+    labels = (UndeclaredLabels("themis_x_total", ("tenant",)),)
+    text = render_table(_report(undeclared_labels=labels))
+    assert "## Dashboard Overview (1 with data, 1 without)" in text
+    assert "- themis_x_total: tenant" in text
+    assert "- ThemisShardDown {shard=legal}" in text
+    assert text.rstrip().endswith("FAILED: 2 gaps")
+
+
+def test_json_carries_every_section_and_the_verdict() -> None:
+    data = json.loads(render_json(_report()))
+    assert data["ok"] is False and len(data["gaps"]) == 1
+    assert data["dashboards"][0]["panels"][1] == {"title": "Cost", "status": "empty", "detail": ""}
+    assert data["alertmanager"] == {"reachable": True, "detail": "http://a:9093: HTTP 200"}
+
+
+def test_bad_urls_and_an_unreachable_prometheus_are_one_line(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["verify", "--prometheus", "localhost:9090"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "observatory verify: error: argument --prometheus: expected an http(s) URL such as"
+        " http://localhost:9090, got 'localhost:9090'\n"
+    )
+    dead = f"http://127.0.0.1:{free_port()}"
+    assert main(["verify", "--prometheus", dead]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"observatory verify: cannot reach Prometheus at {dead}: ") and err.count("\n") == 1
