@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime]'
+	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,test]'
+	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator,test]'
 	touch $@
 
 install: $(VENV)/.installed

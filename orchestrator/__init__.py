@@ -1,0 +1,1 @@
+"""The Themis orchestrator: routes work across domain shards (installed as ``observatory.orchestrator``)."""
