@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 DEBIAN_TOOLCHAIN := prometheus prometheus-alertmanager prometheus-node-exporter
 
-.PHONY: all install dashboards generate lint test test-fast bench toolchain clean
+.PHONY: all install dashboards generate lint test test-fast bench demo toolchain clean
 
 all: dashboards
 
@@ -56,6 +56,10 @@ bench: $(VENV)/.installed-test toolchain
 	mkdir -p bench-results
 	$(BIN)/python -m observatory.exporters.bench --out bench-results/exporters.json
 	$(BIN)/python -m observatory.runtime.bench --out bench-results/runtime.json
+
+## Run the orchestrator, one shard per domain and their exporters on loopback; Ctrl-C stops everything.
+demo: $(VENV)/.installed
+	$(BIN)/observatory up
 
 clean:
 	rm -rf $(VENV) build *.egg-info bench-results
