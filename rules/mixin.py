@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from observatory.rules.alerts_inference import inference_group
+from observatory.rules.alerts_orchestrator import orchestrator_group
 from observatory.rules.alerts_resources import resources_group
 from observatory.rules.alerts_targets import targets_group
 from observatory.rules.links import PanelLink, dashboard_panel_link, with_links
@@ -25,6 +26,7 @@ def rule_groups(config: RuleConfig = DEFAULT_CONFIG, panel_link: PanelLink = das
         inference_group(config),
         resources_group(config),
         targets_group(config),
+        orchestrator_group(config),
     ]
     return with_links(groups, config, panel_link)
 

@@ -36,6 +36,8 @@ class Thresholds:
     error_ratio_critical: float = 0.05
     # exporters' own health
     exporter_collection_errors: float = 0.0
+    # orchestrator: durable tasks waiting for an owner
+    orchestrator_task_queue_depth: float = 50.0
 
 
 @dataclass(frozen=True)
