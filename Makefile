@@ -56,6 +56,7 @@ bench: $(VENV)/.installed-test toolchain
 	mkdir -p bench-results
 	$(BIN)/python -m observatory.exporters.bench --out bench-results/exporters.json
 	$(BIN)/python -m observatory.runtime.bench --out bench-results/runtime.json
+	$(BIN)/python -m observatory.orchestrator.bench --out bench-results/orchestrator.json
 
 ## Run the orchestrator, one shard per domain and their exporters on loopback; Ctrl-C stops everything.
 demo: $(VENV)/.installed

@@ -20,9 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from observatory.catalogue import CATALOGUE
 from observatory.metric import Source
+from observatory.orchestrator.bench import seed_dag_request
 from observatory.orchestrator.scores import similarity_ratio
 from observatory.runtime.tinymodel import ensure_default_model
-from support.orchestrator import pdf_with_text, running_cluster, seed_dag_request
+from support.orchestrator import pdf_with_text, running_cluster
 from support.runtime import ADMIN_TOKEN, model_cache
 
 pytestmark = pytest.mark.slow

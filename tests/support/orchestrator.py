@@ -1,4 +1,4 @@
-"""Helpers for the orchestrator's tests: seed 000's DAG, a PDF with text, a real cluster on loopback."""
+"""Helpers for the orchestrator's tests: a PDF with text, and a real cluster on loopback."""
 
 from __future__ import annotations
 
@@ -9,26 +9,6 @@ from typing import Any
 
 from observatory.stack import Stack, plan_stack
 from support.runtime import ADMIN_TOKEN
-
-# Seed 000's MultiShardTest.DistributedCoT: (name, depends_on, shard).
-SEED_DAG = (
-    ("step1", (), "legal"),
-    ("step2", (), "finance"),
-    ("step3", (), "risk"),
-    ("step4", ("step1", "step2"), "legal"),
-    ("step5", ("step2", "step3"), "finance"),
-    ("step6", ("step1", "step3"), "risk"),
-    ("step7", ("step4", "step5"), "legal"),
-    ("step8", ("step5", "step6"), "finance"),
-    ("step9", ("step7", "step8"), "risk"),
-    ("step10", ("step9",), "orchestrator"),
-)
-
-
-def seed_dag_request(mode: str = "parallel", shards: Callable[[str], str] = lambda shard: shard) -> dict[str, Any]:
-    """Seed 000's 10-step DAG as a request body; ``shards`` maps the seed's shard names onto the cluster's."""
-    steps = [{"name": name, "depends_on": list(deps), "shard": shards(shard)} for name, deps, shard in SEED_DAG]
-    return {"task": "Analyze 500-page M&A contract", "steps": steps, "mode": mode}
 
 
 def pdf_with_text(lines: list[str]) -> bytes:

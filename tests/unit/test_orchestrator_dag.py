@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from observatory.orchestrator.bench import SEED_DAG
 from observatory.orchestrator.dag import levels, step_prompt
 from observatory.orchestrator.schemas import DagStep
 from observatory.runtime.errors import ShardError
-from support.orchestrator import SEED_DAG
 
 
 def _steps(spec):
