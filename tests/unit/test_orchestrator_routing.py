@@ -87,3 +87,15 @@ def test_metrics_serve_only_orchestrator_catalogue_entries_with_bounded_labels()
     assert domains == {"other"}
     executed = [s for s in families["themis_cot_steps_executed"].samples if s.name.endswith("_total")]
     assert [(s.labels["reasoning_depth"], s.value) for s in executed] == [("10", 10.0)]
+
+
+def test_server_refuses_bad_config_in_one_line_with_exit_2(tmp_path, capsys):
+    from observatory.orchestrator.server import main
+
+    config = tmp_path / "orchestrator.yml"
+    config.write_text("domains: {legal: {primary: 'http://127.0.0.1:1'}}\nstore_url: 'mysql://nowhere'\n")
+    assert main(["--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("observatory-orchestrator: store_url:") and error.count("\n") == 1
+    assert main(["--config", str(tmp_path / "missing.yml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
