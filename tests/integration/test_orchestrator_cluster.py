@@ -154,6 +154,22 @@ def test_lora_transfer_refusals(cluster):
     _refused(cluster.post("/api/v1/lora/transfer", json=body | {"destination": "finance"}), 422, "destination")
 
 
+def test_shard_side_transfer_routes_check_what_they_are_given(cluster):
+    medical = cluster.urls["shard-medical"]
+    data = b"not an adapter"
+    wrong = httpx.put(f"{medical}/api/v1/lora/files/x", content=data, headers={"x-sha256": "0" * 64})
+    _refused(wrong, 422, "x-sha256")
+    legal = cluster.urls["shard-legal"]
+    other = httpx.put(f"{legal}/api/v1/lora/files/legal-lora", content=data,
+                      headers={"x-sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+    _refused(other, 409, "name")
+    _refused(httpx.get(f"{legal}/api/v1/lora/files/ghost"), 404, "name")
+    # An empty index answers no hits rather than an error, so a federated query counts it as taking part.
+    empty = httpx.post(f"{medical}/api/v1/federated/search", json={"text": "anything", "k": 5})
+    assert empty.json() == {"results": [[]]}
+    _refused(httpx.post(f"{medical}/api/v1/embeddings", json={"texts": []}), 422, "texts")
+
+
 def test_hundred_requests_from_twenty_clients_all_answer_and_probes_stay_fast(cluster):
     probe_seconds: list[float] = []
     done = threading.Event()
