@@ -26,10 +26,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_up_serves_every_component_and_stops_them_all(tmp_path):
+def _up(tmp_path: Path) -> subprocess.Popen:
     env = os.environ | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    process = subprocess.Popen([OBSERVATORY, "up", "--shards", "legal,finance", "--workdir", str(tmp_path / "stack")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
+    return subprocess.Popen([OBSERVATORY, "up", "--shards", "legal,finance", "--workdir", str(tmp_path / "stack")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
+
+
+def _children(pid: int) -> list[int]:
+    listed = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(child) for child in listed.split()]
+
+
+def test_up_serves_every_component_and_stops_them_all(tmp_path):
+    process = _up(tmp_path)
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 120
@@ -45,11 +54,26 @@ def test_up_serves_every_component_and_stops_them_all(tmp_path):
         for name, url in urls.items():
             if "exporter" in name:
                 assert "themis_exporter" in httpx.get(f"{url}/metrics").text
-        children = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
-                                                        text=True).stdout.split()]  # fmt: skip
+        children = _children(process.pid)
         assert len(children) == len(urls)
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_signal_while_starting_stops_what_started(tmp_path):
+    process = _up(tmp_path)
+    try:
+        assert process.stdout.readline().startswith("shard-legal")
+        children = _children(process.pid)
+        assert children
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+        assert "orchestrator" not in process.stdout.read()
         assert not [pid for pid in children if _alive(pid)]
     finally:
         if process.poll() is None:
