@@ -93,14 +93,16 @@ class Orchestrator:
         return None, [ref, *(s for s in self.pool.candidates(None) if s.name != ref.name)]
 
     async def route(
-        self, domain: str | None, candidates: list[ShardRef], method: str, path: str, **kwargs: Any
+        self, domain: str | None, candidates: list[ShardRef], method: str, path: str, task: bool = True, **kwargs: Any
     ) -> tuple[Answer, bool]:
-        """The first answer among ``candidates``, recorded as routed to ``domain``; whether it was a failover.
+        """The first answer among ``candidates``, recorded as a task routed to ``domain`` unless ``task`` is
+        false (a helper call such as embeddings); whether it was a failover.
 
         503 naming every shard's failure when none answered.
         """
         label = domain or "other"
-        self.metrics.routed(label)
+        if task:
+            self.metrics.routed(label)
         try:
             answer = await self.pool.first_answer(candidates, method, path, **kwargs)
         except NoShardAnsweredError as error:
@@ -123,7 +125,7 @@ class Orchestrator:
 
     async def embed(self, texts: list[str]) -> tuple[str, list[list[float]]]:
         """Embeddings of ``texts`` from one shard (so that they share one space), and that shard's name."""
-        answer, _ = await self.route(None, self.pool.candidates(None), "POST", "/api/v1/embeddings",
+        answer, _ = await self.route(None, self.pool.candidates(None), "POST", "/api/v1/embeddings", task=False,
                                      json={"texts": texts}, timeout=self.settings.timeouts.search)  # fmt: skip
         return answer.shard.name, answer.body["vectors"]
 
