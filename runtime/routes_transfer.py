@@ -125,13 +125,19 @@ async def upload_adapter(
     if hashlib.sha256(data).hexdigest() != x_sha256:
         raise input_error("x-sha256", "x-sha256: the body does not hash to the given SHA-256")
     path = _adapter_path(shard, name)
-    if path.is_file():
-        if await asyncio.to_thread(_sha256, path) != x_sha256:
-            raise conflict("name", f"a different adapter named {name!r} is already on this shard")
-    else:
+    stored = not path.is_file()
+    if not stored and await asyncio.to_thread(_sha256, path) != x_sha256:
+        raise conflict("name", f"a different adapter named {name!r} is already on this shard")
+    if stored:
         await asyncio.to_thread(_store, shard.adapter_dir, name, data)
     if not any(adapter.name == name for adapter in shard.adapters.loaded()):
-        await shard.load_adapter(name, x_scale)
+        try:
+            await shard.load_adapter(name, x_scale)
+        except Exception:
+            # A file that could not be loaded (over budget, not an adapter of this model) is not kept.
+            if stored:
+                path.unlink(missing_ok=True)
+            raise
     return await _describe(shard, name)
 
 

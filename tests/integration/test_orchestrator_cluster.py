@@ -148,7 +148,8 @@ def test_lora_transfer_refusals(cluster):
     over = cluster.post("/api/v1/lora/transfer", json=body)
     _refused(over, 507, "destination")
     assert "VRAM budget" in over.json()["error"]
-    assert httpx.get(f"{cluster.urls['shard-medical']}/api/v1/lora").json()["loaded"] == []
+    held = httpx.get(f"{cluster.urls['shard-medical']}/api/v1/lora").json()
+    assert (held["loaded"], held["available"]) == ([], [])  # the refused file was not kept either
     _refused(cluster.post("/api/v1/lora/transfer", json=body | {"adapter": "ghost"}), 404, "adapter")
     _refused(cluster.post("/api/v1/lora/transfer", json=body | {"source": "astrology"}), 422, "source")
     _refused(cluster.post("/api/v1/lora/transfer", json=body | {"destination": "finance"}), 422, "destination")
