@@ -84,6 +84,11 @@ class ShardPool:
             timeout=httpx.Timeout(timeouts.inference, connect=timeouts.connect), limits=limits
         )
         self._failed_at: dict[str, float] = {}
+        by_url = {ref.url: ref for ref in self.shards.values()}
+        self._own = {
+            domain: [by_url[str(url).rstrip("/")] for url in (config.primary, *config.backups)]
+            for domain, config in settings.domains.items()
+        }
         self._round_robin = itertools.cycle(sorted(self.shards))
 
     async def close(self) -> None:
@@ -105,10 +110,7 @@ class ShardPool:
 
     def own_shards(self, domain: str) -> list[ShardRef]:
         """The domain's primary then its backups."""
-        config = self.settings.domains[domain]
-        urls = [str(config.primary).rstrip("/"), *(str(url).rstrip("/") for url in config.backups)]
-        by_url = {ref.url: ref for ref in self.shards.values()}
-        return [by_url[url] for url in urls]
+        return self._own[domain]
 
     def primary(self, domain: str) -> ShardRef:
         """The domain's primary shard."""
