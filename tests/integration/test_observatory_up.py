@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from observatory.stack import Stack, StackError, plan_stack
+
 pytestmark = pytest.mark.slow
 
 OBSERVATORY = str(Path(sys.executable).with_name("observatory"))
@@ -86,3 +88,17 @@ def test_up_refuses_bad_shard_lists_in_one_line():
         result = subprocess.run([OBSERVATORY, "up", "--shards", shards], capture_output=True, text=True)
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and "--shards" in result.stderr
+
+
+def test_a_service_that_dies_while_starting_stops_the_stack(tmp_path):
+    def config(domain: str) -> dict:
+        # n_ctx below its bound: the finance shard refuses its settings and exits 2.
+        return {"cache_dir": str(tmp_path / "cache")} | ({"n_ctx": 1} if domain == "finance" else {})
+
+    plan = plan_stack(("legal", "finance"), tmp_path / "stack", exporters=False, shard_config=config)
+    stack = Stack(plan.services, tmp_path / "stack")
+    with pytest.raises(StackError, match="shard-finance exited with 2"):
+        stack.start()
+    assert stack.processes["shard-legal"].returncode == 0
+    assert "orchestrator" not in stack.processes
+    assert "n_ctx" in (tmp_path / "stack" / "shard-finance.log").read_text()
