@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # llama.cpp's default build uses -march=native; a portable build runs on any x86-64 host.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
-DEBIAN_TOOLCHAIN := prometheus prometheus-alertmanager prometheus-node-exporter
+DEBIAN_TOOLCHAIN := prometheus prometheus-alertmanager prometheus-node-exporter postgresql
 
 .PHONY: all install dashboards generate lint test test-fast bench demo toolchain clean
 
@@ -30,15 +30,16 @@ dashboards: $(VENV)/.installed
 
 generate: dashboards
 
-## Install promtool, Prometheus, Alertmanager and node_exporter from Debian when missing.
+## Install promtool, Prometheus, Alertmanager, node_exporter and PostgreSQL from Debian when missing.
 toolchain:
 	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null \
-	    || ! command -v prometheus-node-exporter >/dev/null; then \
+	    || ! command -v prometheus-node-exporter >/dev/null \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(DEBIAN_TOOLCHAIN) from Debian"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_TOOLCHAIN) >/dev/null; \
 	  else \
-	    echo "promtool is missing: install Debian's $(DEBIAN_TOOLCHAIN) (needs root)" >&2; exit 1; \
+	    echo "promtool or PostgreSQL is missing: install Debian's $(DEBIAN_TOOLCHAIN) (needs root)" >&2; exit 1; \
 	  fi; \
 	fi
 

@@ -22,5 +22,5 @@ def test_wheel_has_no_generic_top_level_names(repo_root: Path, tmp_path: Path) -
     tops = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert {top for top in tops if not top.endswith(".dist-info")} == {"observatory"}
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ("dashboards", "rules", "exporters", "runtime", "orchestrator"):
+    for module in ("dashboards", "rules", "exporters", "runtime", "orchestrator", "orchestrator/durable"):
         assert f"observatory/{module}/__init__.py" in names
