@@ -8,7 +8,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 DEBIAN_TOOLCHAIN := promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
 	prometheus-node-exporter:prometheus-node-exporter kubectl:kubernetes-client wrk:wrk
 
-.PHONY: all install dashboards generate lint test test-fast bench bench-check toolchain clean
+.PHONY: all install dashboards generate lint test test-fast bench bench-check demo toolchain clean
 
 all: dashboards
 
@@ -60,12 +60,17 @@ bench: $(VENV)/.installed-test toolchain
 	mkdir -p bench-results
 	$(BIN)/python -m observatory.exporters.bench --out bench-results/exporters.json
 	$(BIN)/python -m observatory.runtime.bench --out bench-results/runtime.json
+	$(BIN)/python -m observatory.orchestrator.bench --out bench-results/orchestrator.json
 	$(BIN)/python -m observatory.loadgen.bench --out bench-results
 	$(BIN)/python -m observatory.loadgen.bench_summary bench-results
 
 ## The regression gate: the last `make bench` against the committed baseline.
 bench-check: $(VENV)/.installed
 	$(BIN)/observatory-loadgen compare --baseline bench/baseline.json --current bench-results/summary.json --tolerance 10%
+
+## Run the orchestrator, one shard per domain and their exporters on loopback; Ctrl-C stops everything.
+demo: $(VENV)/.installed
+	$(BIN)/observatory up
 
 clean:
 	rm -rf $(VENV) build *.egg-info bench-results

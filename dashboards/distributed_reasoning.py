@@ -185,6 +185,15 @@ def _extra_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             note="Shown as the latest finished run's duration per step (end minus start).",
             unit="s",
         ),
+        metric_panel(
+            "Durable Task Queue",
+            PanelKind.TIMESERIES,
+            "themis_orchestrator_task_queue_depth",
+            Target(gauge("themis_orchestrator_task_queue_depth", by=(), op="max"), "queued tasks"),
+            Target(increase("themis_orchestrator_store_conflicts_total"), "stale writes refused"),
+            note="With the progress writes the store refused from stale owners over the range "
+            "(themis_orchestrator_store_conflicts_total): any is a takeover a slow replica lost.",
+        ),
     )
 
 

@@ -160,6 +160,16 @@ EXTRA_PANELS = (
         "themis_federated_query_shards",
         Target(mean("themis_federated_query_shards"), "mean shards per query"),
     ),
+    metric_panel(
+        "Orchestrator Failovers",
+        PanelKind.TIMESERIES,
+        "themis_orchestrator_failovers_total",
+        Target(rate("themis_orchestrator_failovers_total", by=("domain",)), "{{domain}} failed over"),
+        Target(rate("themis_orchestrator_unroutable_requests_total", by=("domain",)), "{{domain}} unroutable (503)"),
+        note="Per second by domain, with the requests no shard could answer "
+        "(themis_orchestrator_unroutable_requests_total).",
+        per_second=True,
+    ),
 )
 
 

@@ -130,6 +130,25 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_up(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from observatory.stack import Stack, StackError, parse_domains, plan_stack, run_until_stopped
+
+    try:
+        domains = parse_domains(args.shards)
+    except ValueError as error:
+        sys.stderr.write(f"observatory up: {error}\n")
+        return 2
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="themis-stack-"))
+    plan = plan_stack(domains, workdir, orchestrator_port=args.port)
+    try:
+        return run_until_stopped(Stack(plan.services, workdir), sys.stdout)
+    except StackError as error:
+        sys.stderr.write(f"observatory up: {error}\n")
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface, with one sub-command per job."""
     parser = OneLineParser(prog="observatory", description=__doc__)
@@ -171,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     catalogue.add_argument("--format", choices=FORMATS, default="yaml")
     catalogue.set_defaults(run=_cmd_catalogue)
+
+    up = commands.add_parser(
+        "up", help="run a local stack: orchestrator, shards and exporters (example: observatory up --shards legal)"
+    )
+    up.add_argument("--shards", default="legal,finance,medical,technical", help="domains, one shard each")
+    up.add_argument("--port", type=int, help="the orchestrator's port (default: a free one)")
+    up.add_argument("--workdir", help="where configs, logs and the task store go (default: a new temporary folder)")
+    up.set_defaults(run=_cmd_up)
     return parser
 
 

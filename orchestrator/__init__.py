@@ -1,1 +1,1 @@
-"""The orchestrator over several shards: routing, federated RAG, reasoning, consensus and durable tasks."""
+"""The Themis orchestrator: routes work across domain shards (installed as ``observatory.orchestrator``)."""

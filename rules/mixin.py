@@ -5,6 +5,7 @@ from __future__ import annotations
 from observatory.config import ObservatoryConfig
 from observatory.rules.alerts_data import data_group
 from observatory.rules.alerts_inference import inference_group
+from observatory.rules.alerts_orchestrator import orchestrator_group
 from observatory.rules.alerts_resources import resources_group
 from observatory.rules.alerts_targets import targets_group
 from observatory.rules.links import PanelLink, with_links
@@ -33,6 +34,7 @@ def rule_groups(config: ObservatoryConfig, panel_link: PanelLink | None = None) 
         resources_group(config),
         targets_group(config),
         data_group(config),
+        orchestrator_group(config),
     ]
     return with_links(groups, config, panel_link)
 

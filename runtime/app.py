@@ -15,6 +15,7 @@ from observatory.runtime import (
     routes_lora,
     routes_probes,
     routes_search,
+    routes_transfer,
 )
 from observatory.runtime.admission import Admission
 from observatory.runtime.errors import install_error_handlers
@@ -36,7 +37,15 @@ def create_app(shard: Shard) -> FastAPI:
 
     app = FastAPI(title=f"Themis shard ({shard.settings.domain})", version=package_version(), lifespan=lifespan)
     app.state.shard = shard
-    for module in (routes_inference, routes_search, routes_lora, routes_probes, routes_admin, routes_faults):
+    for module in (
+        routes_inference,
+        routes_search,
+        routes_lora,
+        routes_probes,
+        routes_admin,
+        routes_faults,
+        routes_transfer,
+    ):
         app.include_router(module.router)
     install_error_handlers(app)
     # The middleware added last runs first: Outcomes wraps Admission to see its 429 answers.

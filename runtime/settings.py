@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from observatory.runtime.vram import GPU_PROFILES
+
+SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
 
 
 def default_cache_dir() -> Path:
@@ -89,27 +91,35 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
-def load_settings(config_file: Path | None, overrides: dict[str, Any]) -> ShardSettings:
-    """Settings from ``config_file`` (YAML or JSON) with ``overrides`` (flags that were given) on top."""
-    values: dict[str, Any] = {}
-    if config_file is not None:
-        try:
-            text = config_file.read_text(encoding="utf-8")
-        except OSError as error:
-            raise SettingsError(f"--config: cannot read {config_file}: {error.strerror}") from error
-        except UnicodeDecodeError as error:
-            raise SettingsError(f"--config: {config_file} is not UTF-8 text: {error.reason}") from error
-        try:
-            loaded = json.loads(text) if config_file.suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as error:
-            raise SettingsError(f"--config: {config_file} is not valid: {_one_line(error)}") from error
-        if not isinstance(loaded, dict) or not all(isinstance(key, str) for key in loaded):
-            raise SettingsError(f"--config: {config_file} must hold a mapping of setting names to values")
-        values.update(loaded)
-    values.update({key: value for key, value in overrides.items() if value is not None})
+def load_settings_file(config_file: Path) -> dict[str, Any]:
+    """The mapping of setting names to values in ``config_file`` (YAML, or JSON by its suffix)."""
     try:
-        return ShardSettings.model_validate(values)
+        text = config_file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"--config: cannot read {config_file}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise SettingsError(f"--config: {config_file} is not UTF-8 text: {error.reason}") from error
+    try:
+        loaded = json.loads(text) if config_file.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise SettingsError(f"--config: {config_file} is not valid: {_one_line(error)}") from error
+    if not isinstance(loaded, dict) or not all(isinstance(key, str) for key in loaded):
+        raise SettingsError(f"--config: {config_file} must hold a mapping of setting names to values")
+    return loaded
+
+
+def validated(model: type[SettingsModel], values: dict[str, Any]) -> SettingsModel:
+    """``values`` validated as ``model``; the first problem becomes a :class:`SettingsError` naming its field."""
+    try:
+        return model.model_validate(values)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "settings"
         raise SettingsError(f"{field}: {first['msg']}") from error
+
+
+def load_settings(config_file: Path | None, overrides: dict[str, Any]) -> ShardSettings:
+    """Settings from ``config_file`` (YAML or JSON) with ``overrides`` (flags that were given) on top."""
+    values: dict[str, Any] = load_settings_file(config_file) if config_file is not None else {}
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return validated(ShardSettings, values)

@@ -159,4 +159,27 @@ ORCHESTRATOR_METRICS = (
         (STEP,),
         seed=SeedName("themis_reasoning_step_end_time"),
     ),
+    # What operating the orchestrator needs beyond seed 000's catalogue.
+    _orchestrator(
+        "themis_orchestrator_failovers_total",
+        MetricType.COUNTER,
+        "Requests for a domain answered by another shard than the domain's primary (backup or any healthy shard).",
+        labels=(DOMAIN,),
+    ),
+    _orchestrator(
+        "themis_orchestrator_unroutable_requests_total",
+        MetricType.COUNTER,
+        "Requests for a domain that no shard could answer (503 to the client).",
+        labels=(DOMAIN,),
+    ),
+    _orchestrator(
+        "themis_orchestrator_store_conflicts_total",
+        MetricType.COUNTER,
+        "Progress writes the task store refused because a newer epoch owns the task (a stale owner fenced off).",
+    ),
+    _orchestrator(
+        "themis_orchestrator_task_queue_depth",
+        MetricType.GAUGE,
+        "Durable tasks queued in the store, waiting for an owner to run them.",
+    ),
 )

@@ -79,6 +79,10 @@ class ForDurations:
     time_to_first_token: Duration = Duration("5m")
     queue_time: Duration = Duration("5m")
     queue_full: Duration = Duration("2m")
+    orchestrator_no_shard: Duration = Duration("1m")
+    orchestrator_failover: Duration = Duration("5m")
+    orchestrator_stale_writes: Duration = Duration("0s")
+    orchestrator_backlog: Duration = Duration("10m")
     vram: Duration = Duration("1m")
     gpu_lost: Duration = Duration("1m")
     gpu_degraded: Duration = Duration("5m")
@@ -103,6 +107,9 @@ class Windows:
     startup_grace: Duration = Duration("5m")
     fragmentation: Duration = Duration("15m")
     collection_errors: Duration = Duration("10m")
+    # Failovers and unroutable requests are counted over this window: any in it is an incident.
+    routing: Duration = Duration("5m")
+    store_conflicts: Duration = Duration("10m")
 
 
 @dataclass(frozen=True)

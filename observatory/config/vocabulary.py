@@ -43,6 +43,8 @@ UPTIME_BUDGET_REMAINING = "instance:themis_slo_error_budget_remaining:ratio"
 CLUSTER_OVERVIEW = "themis-cluster-overview"
 LLM_INFERENCE = "themis-llm-inference"
 VECTOR_SEARCH = "themis-vector-search"
+INTER_CEREBRAL = "themis-inter-cerebral"
+DISTRIBUTED_REASONING = "themis-distributed-reasoning"
 COST_ROI = "themis-cost-roi"
 
 

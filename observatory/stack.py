@@ -1,0 +1,228 @@
+"""A local Themis stack on loopback: one shard per domain with its host and GPU exporters, and the orchestrator.
+
+The stack is a list of :class:`Service` records (what to run, where it answers, what it waits for),
+so adding a component (Prometheus, Alertmanager) is adding records. :class:`Stack` starts them in
+order on free ports, waits until each is ready, and stops them all, last started first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from observatory.commandline import free_port
+from observatory.orchestrator.settings import DOMAIN_PATTERN
+
+DEFAULT_DOMAINS = ("legal", "finance", "medical", "technical")
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of the stack: its command, the URL it serves and the path that answers 2xx when ready.
+
+    ``pid_of`` names an earlier service whose process id is appended as ``--pid`` (the host exporter
+    watches its shard's process).
+    """
+
+    name: str
+    argv: tuple[str, ...]
+    url: str
+    ready_path: str
+    pid_of: str | None = None
+
+
+def _script(name: str) -> str:
+    # The console scripts installed beside the running interpreter (the same virtual environment).
+    return str(Path(sys.executable).with_name(name))
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """The services to run and the orchestrator's configuration file they were planned with."""
+
+    services: tuple[Service, ...]
+    orchestrator_config: Path
+
+
+def plan_stack(
+    domains: Sequence[str],
+    workdir: Path,
+    *,
+    exporters: bool = True,
+    orchestrator_port: int | None = None,
+    shard_config: Callable[[str], dict[str, Any]] = lambda _domain: {},
+    orchestrator_config: dict[str, Any] | None = None,
+    port: Callable[[], int] = free_port,
+) -> StackPlan:
+    """Services for one shard per domain (plus its exporters) and an orchestrator routing to them.
+
+    Each domain's backup is the next domain's shard, so a failed shard's work has somewhere to go.
+    Configuration files are written into ``workdir``; ``shard_config(domain)`` adds shard settings.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    services: list[Service] = []
+    shard_urls: dict[str, str] = {}
+    for domain in domains:
+        shard_port = port()
+        config = workdir / f"shard-{domain}.json"
+        config.write_text(json.dumps(shard_config(domain)))
+        url = f"http://{LOOPBACK}:{shard_port}"
+        shard_urls[domain] = url
+        shard = f"shard-{domain}"
+        argv = (_script("observatory-shard"), "--domain", domain, "--port", str(shard_port), "--config", str(config))
+        services.append(Service(shard, argv, url, "/startup"))
+        if exporters:
+            host_port, gpu_port = port(), port()
+            services.append(Service(
+                f"host-exporter-{domain}",
+                (_script("observatory-host-exporter"), "--listen-address", LOOPBACK, "--port", str(host_port),
+                 "--shard", domain, "--shard-port", str(shard_port)),
+                f"http://{LOOPBACK}:{host_port}", "/metrics", pid_of=shard,
+            ))  # fmt: skip
+            services.append(Service(
+                f"gpu-exporter-{domain}",
+                (_script("observatory-gpu-exporter"), "--listen-address", LOOPBACK, "--port", str(gpu_port),
+                 "--shard", domain),
+                f"http://{LOOPBACK}:{gpu_port}", "/metrics",
+            ))  # fmt: skip
+    ring = list(domains)
+    domains_config = {
+        domain: {"primary": shard_urls[domain]}
+        | ({"backups": [shard_urls[ring[(i + 1) % len(ring)]]]} if len(ring) > 1 else {})
+        for i, domain in enumerate(ring)
+    }
+    settings = {"domains": domains_config, "store_url": f"sqlite:///{workdir / 'orchestrator.db'}"}
+    settings |= orchestrator_config or {}
+    config = workdir / "orchestrator.json"
+    config.write_text(json.dumps(settings, indent=2))
+    orchestrator_port = orchestrator_port or port()
+    services.append(Service(
+        "orchestrator",
+        (_script("observatory-orchestrator"), "--config", str(config), "--port", str(orchestrator_port)),
+        f"http://{LOOPBACK}:{orchestrator_port}", "/ready",
+    ))  # fmt: skip
+    return StackPlan(tuple(services), config)
+
+
+class StackError(RuntimeError):
+    """A service of the stack exited or did not become ready."""
+
+
+@dataclass
+class Stack:
+    """Runs a plan's services; :meth:`stop` ends them all, last started first."""
+
+    services: Sequence[Service]
+    workdir: Path
+    ready_timeout: float = 120.0
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _logs: list[TextIO] = field(default_factory=list)
+
+    def start(self, announce: Callable[[Service], None] = lambda _service: None) -> None:
+        """Start every service in order, each once the previous is ready; StackError and nothing left running
+        if one fails."""
+        try:
+            for service in self.services:
+                argv = list(service.argv)
+                if service.pid_of is not None:
+                    argv += ["--pid", str(self.processes[service.pid_of].pid)]
+                log = (self.workdir / f"{service.name}.log").open("wb")
+                self._logs.append(log)
+                # A session of its own: Ctrl-C reaches the stack, which stops the services in order.
+                self.processes[service.name] = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+                self._wait_ready(service)
+                announce(service)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, service: Service) -> None:
+        process = self.processes[service.name]
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise StackError(f"{service.name} exited with {process.returncode}; see {service.name}.log")
+            try:
+                with urllib.request.urlopen(service.url + service.ready_path, timeout=2) as response:
+                    if response.status < 300:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise StackError(f"{service.name} was not ready within {self.ready_timeout:.0f} s; see {service.name}.log")
+
+    def exited(self) -> list[str]:
+        """Services whose process has ended."""
+        return [name for name, process in self.processes.items() if process.poll() is not None]
+
+    def stop(self, timeout: float = 15.0) -> dict[str, int]:
+        """SIGTERM every process, last started first, kill any that outlive ``timeout``; their exit codes."""
+        codes = {}
+        for name, process in reversed(list(self.processes.items())):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            codes[name] = process.returncode
+        for log in self._logs:
+            log.close()
+        return codes
+
+
+def run_until_stopped(stack: Stack, out: TextIO, poll_seconds: float = 0.5) -> int:
+    """Start ``stack``, print every URL, and run until SIGINT or SIGTERM (0) or a service dies (1).
+
+    A signal while the services are still starting interrupts the start; what started is stopped.
+    """
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        if not stop.is_set() and not stack.processes.get(stack.services[-1].name):
+            stop.set()
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stack.start(lambda service: out.write(f"{service.name:<24} {service.url}\n") or out.flush())
+        out.write(f"stack ready; logs in {stack.workdir}; Ctrl-C stops everything\n")
+        out.flush()
+        while not stop.wait(poll_seconds):
+            if stack.exited():
+                out.write(f"stopping: {', '.join(stack.exited())} exited\n")
+                return 1
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def parse_domains(text: str) -> list[str]:
+    """``legal,finance`` as a list of distinct domain names; ValueError naming the problem."""
+    domains = [part.strip() for part in text.split(",")]
+    if not all(re.match(DOMAIN_PATTERN, domain) for domain in domains):
+        raise ValueError("--shards: give comma-separated domain names (lower-case letters, digits, _ or -)")
+    if len(set(domains)) != len(domains):
+        raise ValueError("--shards: a domain is named twice")
+    return domains
+

@@ -1,0 +1,31 @@
+"""Probes and metrics: /health, /ready and /metrics answer from memory and never wait on work."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from observatory.orchestrator.deps import OrchestratorDep
+
+router = APIRouter(tags=["probes"])
+
+
+@router.get("/health")
+async def health(orchestrator: OrchestratorDep) -> dict:
+    """Alive (200), with the shards that failed lately."""
+    pool = orchestrator.pool
+    return {"status": "healthy", "shards": len(pool.shards), "shards_down": sorted(pool.down())}
+
+
+@router.get("/ready", responses={503: {"description": "draining"}})
+async def ready(orchestrator: OrchestratorDep) -> JSONResponse:
+    """Ready (200) unless it is draining for shutdown; shards that failed are routed around, not waited on."""
+    ok = not orchestrator.draining
+    return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(orchestrator: OrchestratorDep) -> Response:
+    """The orchestrator's catalogue metrics in the Prometheus text format."""
+    return Response(generate_latest(orchestrator.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,101 @@
+"""Shard naming, the failover order, settings errors and the orchestrator's metrics."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from observatory.catalogue import CATALOGUE
+from observatory.metric import Source
+from observatory.orchestrator.metrics import OrchestratorMetrics, complexity_class, depth_class
+from observatory.orchestrator.settings import OrchestratorSettings, load_settings
+from observatory.orchestrator.shards import ShardRef, failover_order, shard_names
+from observatory.runtime.settings import SettingsError
+
+
+def _settings(**domains) -> OrchestratorSettings:
+    return OrchestratorSettings(domains=domains)
+
+
+def test_primaries_are_named_by_domain_and_other_backups_by_position():
+    settings = _settings(
+        legal={"primary": "http://127.0.0.1:1", "backups": ["http://127.0.0.1:2", "http://127.0.0.1:9"]},
+        finance={"primary": "http://127.0.0.1:2"},
+    )
+    names = shard_names(settings)
+    assert names["legal"].url == "http://127.0.0.1:1"
+    assert names["finance"].url == "http://127.0.0.1:2"  # legal's first backup is finance's primary
+    assert names["legal-backup-2"] == ShardRef("legal-backup-2", "http://127.0.0.1:9", None)
+    assert len(names) == 3
+
+
+def test_failover_order_puts_own_shards_first_and_failed_ones_last():
+    a, b, c, d = (ShardRef(name, f"http://{name}", None) for name in "abcd")
+    assert [s.name for s in failover_order([a, b], [c, a, d], set())] == ["a", "b", "c", "d"]
+    assert [s.name for s in failover_order([a, b], [c, a, d], {"a", "c"})] == ["b", "d", "a", "c"]
+    assert failover_order([], [], {"a"}) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ("domains: {}", "domains"),
+        ("domains: {legal: {primary: nota-url}}", "domains.legal.primary"),
+        ("domains: {Legal: {primary: 'http://h:1'}}", "domains"),
+        ("domains: {orchestrator: {primary: 'http://h:1'}}", "domains"),
+        ("domains: {a: {primary: 'http://h:1'}, b: {primary: 'http://h:1'}}", "domains.b.primary"),
+        ("domains: {a: {primary: 'http://h:1'}}\nanalysis_types: {ip: nowhere}", "analysis_types.ip"),
+        ("domains: {a: {primary: 'http://h:1'}}\ntimeouts: {inference: 0}", "timeouts.inference"),
+        ("domains: {a: {primary: 'http://h:1'}}\nsurprise: 1", "surprise"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_field(tmp_path, config, field):
+    path = tmp_path / "orchestrator.yml"
+    path.write_text(config)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path, {})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert field in message
+
+
+def test_analysis_types_default_to_configured_domains():
+    settings = _settings(legal={"primary": "http://h:1"}, finance={"primary": "http://h:2"})
+    assert settings.analysis_domains == {"legal": "legal", "financial": "finance", "risk": "finance", "ip": "legal",
+                                         "finance": "finance"}  # fmt: skip
+
+
+def test_label_classes_follow_the_seed():
+    assert [depth_class(n) for n in (5, 10, 20, 7)] == ["5", "10", "20", "other"]
+    assert [complexity_class(n) for n in (1, 4, 5, 10, 11)] == ["simple", "simple", "medium", "medium", "complex"]
+
+
+def test_metrics_serve_only_orchestrator_catalogue_entries_with_bounded_labels():
+    metrics = OrchestratorMetrics()
+    for index in range(100):
+        metrics.step(f"step-{index}", 1.0, 2.0)
+        metrics.routed(f"domain-{index}")
+    metrics.reasoning("dag", 10, 10, 5, "parallel", 1.5, True)
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest(metrics.registry).decode())}
+    allowed = {m.name.removesuffix("_total") for m in CATALOGUE.by_source(Source.ORCHESTRATOR)}
+    assert set(families) <= allowed
+    steps = {s.labels["step"] for s in families["themis_reasoning_step_start_timestamp_seconds"].samples}
+    assert len(steps) == CATALOGUE["themis_reasoning_step_start_timestamp_seconds"].labels[0].bound
+    assert "other" in steps
+    domains = {s.labels["domain"] for s in families["themis_orchestrator_tasks"].samples}
+    assert domains == {"other"}
+    executed = [s for s in families["themis_cot_steps_executed"].samples if s.name.endswith("_total")]
+    assert [(s.labels["reasoning_depth"], s.value) for s in executed] == [("10", 10.0)]
+
+
+def test_server_refuses_bad_config_in_one_line_with_exit_2(tmp_path, capsys):
+    from observatory.orchestrator.server import main
+
+    config = tmp_path / "orchestrator.yml"
+    config.write_text("domains: {legal: {primary: 'http://127.0.0.1:1'}}\nstore_url: 'mysql://nowhere'\n")
+    assert main(["--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("observatory-orchestrator: store_url:") and error.count("\n") == 1
+    assert main(["--config", str(tmp_path / "missing.yml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
