@@ -14,6 +14,7 @@ from observatory.dashboards.panels import (
     falls_below,
     gauge,
     increase,
+    lifetime_mean,
     mean,
     metric_panel,
     percent,
@@ -25,9 +26,6 @@ from observatory.dashboards.panels import (
     table_columns,
     target_stat,
 )
-
-# Cold starts are rare: a one-hour window keeps a point on the graph between loads.
-LOAD_WINDOW = "1h"
 
 
 def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
@@ -88,12 +86,10 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "Model Loading Time (Cold Start)",
             PanelKind.TIMESERIES,
             "themis_model_load_latency_seconds",
-            Target(
-                mean("themis_model_load_latency_seconds", by=("shard", "model"), window=LOAD_WINDOW),
-                "{{shard}} {{model}}",
-            ),
-            note="Mean load time per model over the past hour. Typical: 5-15 s for 7B models, 30-60 s for 70B; "
-            "the seed sets no threshold, and one bound would flag every normal 70B load.",
+            Target(lifetime_mean("themis_model_load_latency_seconds", by=("shard", "model")), "{{shard}} {{model}}"),
+            note="How long each running shard process took to load its model (a step up is a restart that loaded "
+            "slower). Typical: 5-15 s for 7B models, 30-60 s for 70B; the seed sets no threshold, and one bound "
+            "would flag every normal 70B load.",
         ),
         metric_panel(
             "Inference Latency Breakdown",

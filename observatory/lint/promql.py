@@ -150,6 +150,12 @@ class QueryChecker:
         return None
 
     def _walk(self, node: object, report, raw_allowed: bool) -> None:
+        if _is_lifetime_mean(node):
+            # Sum over count of the same histogram series is each process's mean since it started: exact
+            # without rate(), and the only reading of an event that happened before the first scrape.
+            self._walk(node.lhs, report, True)
+            self._walk(node.rhs, report, True)
+            return
         if isinstance(node, promql_parser.VectorSelector):
             self._check_selector(node, report, raw_allowed)
             return
@@ -226,3 +232,18 @@ def _uses_label_functions(node: object) -> bool:
     if isinstance(node, promql_parser.Call) and node.func.name in {"label_replace", "label_join"}:
         return True
     return any(_uses_label_functions(child) for child in _children(node))
+
+
+def _is_lifetime_mean(node: object) -> bool:
+    """``h_sum{m} / h_count{m}``: one histogram's sum over its count, series by series."""
+    if not isinstance(node, promql_parser.BinaryExpr) or str(node.op) != "/":
+        return False
+    lhs, rhs = node.lhs, node.rhs
+    if not isinstance(lhs, promql_parser.VectorSelector) or not isinstance(rhs, promql_parser.VectorSelector):
+        return False
+    name, count = lhs.name or "", rhs.name or ""
+    return (
+        name.endswith("_sum")
+        and count == name.removesuffix("_sum") + "_count"
+        and sorted(map(str, lhs.matchers.matchers)) == sorted(map(str, rhs.matchers.matchers))
+    )

@@ -44,11 +44,26 @@ def test_correct_queries_pass(expr: str) -> None:
         ("sum by (gpu) (rate(themis_inference_requests_total[5m]))", "groups by 'gpu'"),
         ('themis_inference_latency_seconds_sum{le="1"}', "label 'le' is not declared"),
         ('shard:themis_inference_requests:rate5m{model="x"}', "label 'model' is not declared"),
+        # Sum over count is a mean only for the same histogram, series by series.
+        (
+            "themis_model_load_latency_seconds_sum / themis_inference_latency_seconds_count",
+            "counter themis_model_load_latency_seconds_sum is used without rate()",
+        ),
+        (
+            'themis_model_load_latency_seconds_sum{shard="a"} / themis_model_load_latency_seconds_count',
+            "used without rate()",
+        ),
     ],
 )
 def test_each_kind_of_violation_is_reported(expr: str, expected: str) -> None:
     problems = _problems(expr)
     assert any(expected in problem for problem in problems), problems
+
+
+def test_a_histograms_lifetime_mean_reads_its_raw_sum_and_count() -> None:
+    name = "themis_model_load_latency_seconds"
+    expr = f'max by (shard) ({name}_sum{{shard=~"a"}} / {name}_count{{shard=~"a"}})'
+    assert _problems(expr) == []
 
 
 def test_findings_name_the_location_and_expression() -> None:
