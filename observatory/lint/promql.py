@@ -66,6 +66,22 @@ def parse(expr: str) -> object:
     return promql_parser.parse(substitute_grafana_variables(expr))
 
 
+def _selector_names(node: object) -> set[str]:
+    if isinstance(node, promql_parser.VectorSelector):
+        return {node.name}
+    return {name for child in _children(node) for name in _selector_names(child)}
+
+
+def _mean_since_start(node: promql_parser.BinaryExpr) -> bool:
+    # A histogram's _sum over its own _count is the mean of every observation the process made: right
+    # for once-per-process events (a model load) that no rate over a window ever sees.
+    lhs, rhs = _selector_names(node.lhs), _selector_names(node.rhs)
+    if str(node.op) != "/" or len(lhs) != 1 or len(rhs) != 1:
+        return False
+    [total], [count] = lhs, rhs
+    return total.endswith("_sum") and count == total.removesuffix("_sum") + "_count"
+
+
 def _children(node: object) -> Iterator[object]:
     if isinstance(node, promql_parser.BinaryExpr):
         yield node.lhs
@@ -171,6 +187,8 @@ class QueryChecker:
         if isinstance(node, promql_parser.MatrixSelector):
             self._walk(node.vector_selector, report, raw_allowed)
             return
+        if isinstance(node, promql_parser.BinaryExpr) and _mean_since_start(node):
+            raw_allowed = True
         for child in _children(node):
             self._walk(child, report, raw_allowed)
 
