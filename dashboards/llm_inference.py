@@ -14,7 +14,6 @@ from observatory.dashboards.panels import (
     falls_below,
     gauge,
     increase,
-    lifetime_mean,
     mean,
     metric_panel,
     percent,
@@ -22,10 +21,13 @@ from observatory.dashboards.panels import (
     rate,
     recorded,
     rises_to,
+    select,
     share_panel,
     table_columns,
     target_stat,
 )
+
+LOAD = "themis_model_load_latency_seconds"
 
 
 def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
@@ -85,11 +87,15 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
         metric_panel(
             "Model Loading Time (Cold Start)",
             PanelKind.TIMESERIES,
-            "themis_model_load_latency_seconds",
-            Target(lifetime_mean("themis_model_load_latency_seconds", by=("shard", "model")), "{{shard}} {{model}}"),
-            note="How long each running shard process took to load its model (a step up is a restart that loaded "
-            "slower). Typical: 5-15 s for 7B models, 30-60 s for 70B; the seed sets no threshold, and one bound "
-            "would flag every normal 70B load.",
+            LOAD,
+            # A shard loads its model once, at start: the first sample of a histogram already counts that
+            # load, so a rate over any window would never see it. The running process's own total says it.
+            Target(
+                f"{select(LOAD + '_sum')} / ({select(LOAD + '_count')} > 0)",
+                "{{shard}} {{model}}",
+            ),
+            note="Mean load time per model since each shard started. Typical: 5-15 s for 7B models, 30-60 s for 70B; "
+            "the seed sets no threshold, and one bound would flag every normal 70B load.",
         ),
         metric_panel(
             "Inference Latency Breakdown",

@@ -98,16 +98,6 @@ def mean(histogram: str, *matchers: str, by: Iterable[str] = (), window: str = R
     )
 
 
-def lifetime_mean(histogram: str, *matchers: str, by: Iterable[str] = ("shard",)) -> str:
-    """Each process's mean observation since it started (sum over count), the highest of ``by``.
-
-    For events a process records once, like its model load, this is the event's value, and it shows
-    even when the event happened before Prometheus first scraped the process (as it does behind a
-    Kubernetes Service, which sends no traffic, scrapes included, before the pod is ready).
-    """
-    return f"max{_by(by)}({select(histogram + '_sum', *matchers)} / {select(histogram + '_count', *matchers)})"
-
-
 def ratio(numerator: str, denominator: str, *matchers: str, by: Iterable[str] = ("shard",)) -> str:
     """The share of one counter's rate in another's (hits over lookups)."""
     return f"{rate(numerator, *matchers, by=by)} / {rate(denominator, *matchers, by=by)}"

@@ -134,14 +134,24 @@ def _cmd_up(args: argparse.Namespace) -> int:
     import tempfile
 
     from observatory.stack import Stack, StackError, parse_domains, plan_stack, run_until_stopped
+    from observatory.stack_monitoring import MonitoringError
 
     try:
         domains = parse_domains(args.shards)
     except ValueError as error:
         sys.stderr.write(f"observatory up: {error}\n")
         return 2
+    config = _config(args, "up")
+    if config is None:
+        return 2
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="themis-stack-"))
-    plan = plan_stack(domains, workdir, orchestrator_port=args.port)
+    monitoring = None if args.no_monitoring else config
+    try:
+        plan = plan_stack(domains, workdir, orchestrator_port=args.port, monitoring=monitoring,
+                          webhook_url=args.webhook_url)  # fmt: skip
+    except MonitoringError as error:
+        sys.stderr.write(f"observatory up: {error}; or run without them: --no-monitoring\n")
+        return 1
     try:
         return run_until_stopped(Stack(plan.services, workdir), sys.stdout)
     except StackError as error:
@@ -192,11 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.set_defaults(run=_cmd_catalogue)
 
     up = commands.add_parser(
-        "up", help="run a local stack: orchestrator, shards and exporters (example: observatory up --shards legal)"
+        "up",
+        help="run a local stack: orchestrator, shards, exporters, Prometheus with the generated rules and"
+        " Alertmanager (example: observatory up --shards legal --webhook-url http://127.0.0.1:5001/alerts)",
     )
     up.add_argument("--shards", default="legal,finance,medical,technical", help="domains, one shard each")
     up.add_argument("--port", type=int, help="the orchestrator's port (default: a free one)")
     up.add_argument("--workdir", help="where configs, logs and the task store go (default: a new temporary folder)")
+    up.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields (rules, alerts)")
+    up.add_argument("--webhook-url", metavar="URL", type=_base_url, help="where Alertmanager sends notifications")
+    up.add_argument("--no-monitoring", action="store_true", help="run without Prometheus and Alertmanager")
     up.set_defaults(run=_cmd_up)
     return parser
 

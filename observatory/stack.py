@@ -1,12 +1,14 @@
-"""A local Themis stack on loopback: one shard per domain with its host and GPU exporters, and the orchestrator.
+"""A local Themis stack on loopback: one shard per domain with its host and GPU exporters, the orchestrator,
+and optionally Prometheus and Alertmanager watching them.
 
 The stack is a list of :class:`Service` records (what to run, where it answers, what it waits for),
-so adding a component (Prometheus, Alertmanager) is adding records. :class:`Stack` starts them in
+so a component (Prometheus, Alertmanager) is added as records. :class:`Stack` starts them in
 order on free ports, waits until each is ready, and stops them all, last started first.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import signal
@@ -22,7 +24,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from observatory.commandline import free_port
+from observatory.config import ObservatoryConfig
 from observatory.orchestrator.settings import DOMAIN_PATTERN
+from observatory.stack_monitoring import plan_monitoring
 
 DEFAULT_DOMAINS = ("legal", "finance", "medical", "technical")
 LOOPBACK = "127.0.0.1"
@@ -54,6 +58,7 @@ class StackPlan:
 
     services: tuple[Service, ...]
     orchestrator_config: Path
+    monitoring: ObservatoryConfig | None = None
 
 
 def plan_stack(
@@ -63,13 +68,20 @@ def plan_stack(
     exporters: bool = True,
     orchestrator_port: int | None = None,
     shard_config: Callable[[str], dict[str, Any]] = lambda _domain: {},
+    gpu_exporter_flags: Sequence[str] = (),
     orchestrator_config: dict[str, Any] | None = None,
+    monitoring: ObservatoryConfig | None = None,
+    webhook_url: str | None = None,
     port: Callable[[], int] = free_port,
 ) -> StackPlan:
     """Services for one shard per domain (plus its exporters) and an orchestrator routing to them.
 
     Each domain's backup is the next domain's shard, so a failed shard's work has somewhere to go.
-    Configuration files are written into ``workdir``; ``shard_config(domain)`` adds shard settings.
+    Configuration files are written into ``workdir``; ``shard_config(domain)`` adds shard settings,
+    ``gpu_exporter_flags`` are passed to every GPU exporter (an NVML substitute where there is no GPU).
+    With ``monitoring`` (a configuration; needs ``exporters``) Alertmanager and Prometheus scrape the
+    services and evaluate the rules generated from it, for the stack's domains; alerts go to ``webhook_url``.
+    MonitoringError when their binaries are missing.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     services: list[Service] = []
@@ -94,7 +106,7 @@ def plan_stack(
             services.append(Service(
                 f"gpu-exporter-{domain}",
                 (_script("observatory-gpu-exporter"), "--listen-address", LOOPBACK, "--port", str(gpu_port),
-                 "--shard", domain),
+                 "--shard", domain, *gpu_exporter_flags),
                 f"http://{LOOPBACK}:{gpu_port}", "/metrics",
             ))  # fmt: skip
     ring = list(domains)
@@ -113,7 +125,15 @@ def plan_stack(
         (_script("observatory-orchestrator"), "--config", str(config), "--port", str(orchestrator_port)),
         f"http://{LOOPBACK}:{orchestrator_port}", "/ready",
     ))  # fmt: skip
-    return StackPlan(tuple(services), config)
+    if monitoring is None:
+        return StackPlan(tuple(services), config)
+    urls = {service.name: service.url for service in services}
+    monitors = plan_monitoring(
+        dataclasses.replace(monitoring, shards=tuple(domains)), urls, workdir, webhook_url=webhook_url, port=port
+    )
+    for name, (argv, url) in (("alertmanager", monitors.alertmanager), ("prometheus", monitors.prometheus)):
+        services.append(Service(name, argv, url, "/-/ready"))
+    return StackPlan(tuple(services), config, monitors.config)
 
 
 class StackError(RuntimeError):
@@ -135,20 +155,31 @@ class Stack:
         if one fails."""
         try:
             for service in self.services:
-                argv = list(service.argv)
-                if service.pid_of is not None:
-                    argv += ["--pid", str(self.processes[service.pid_of].pid)]
-                log = (self.workdir / f"{service.name}.log").open("wb")
-                self._logs.append(log)
-                # A session of its own: Ctrl-C reaches the stack, which stops the services in order.
-                self.processes[service.name] = subprocess.Popen(
-                    argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
-                self._wait_ready(service)
+                self._launch(service)
                 announce(service)
         except BaseException:
             self.stop()
             raise
+
+    def _launch(self, service: Service) -> None:
+        argv = list(service.argv)
+        if service.pid_of is not None:
+            argv += ["--pid", str(self.processes[service.pid_of].pid)]
+        log = (self.workdir / f"{service.name}.log").open("ab")
+        self._logs.append(log)
+        # A session of its own: Ctrl-C reaches the stack, which stops the services in order.
+        self.processes[service.name] = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self._wait_ready(service)
+
+    def restart(self, name: str) -> None:
+        """Start service ``name`` again, on its address, after it exited (or end it first); wait until ready."""
+        process = self.processes[name]
+        if process.poll() is None:
+            process.terminate()
+            process.wait()
+        self._launch(next(service for service in self.services if service.name == name))
 
     def _wait_ready(self, service: Service) -> None:
         process = self.processes[service.name]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 from observatory.runtime.settings import load_settings_file, validated
 
 DOMAIN_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+# The Kubernetes Deployment hands the store's URL (it holds the database password) over from a Secret.
+STORE_URL_ENV = "THEMIS_STORE_URL"
 # Seed 000's e2e workflow names analysis types, not domains: each type is read by one domain's shard.
 DEFAULT_ANALYSIS_TYPES = {
     "legal": "legal",
@@ -101,7 +105,13 @@ class OrchestratorSettings(BaseModel):
         return defaults | {domain: domain for domain in self.domains}
 
 
-def load_settings(config_file: Path, overrides: dict[str, Any]) -> OrchestratorSettings:
-    """Settings from ``config_file`` (YAML or JSON) with ``overrides`` (flags that were given) on top."""
-    values = load_settings_file(config_file) | {key: value for key, value in overrides.items() if value is not None}
+def load_settings(
+    config_file: Path, overrides: dict[str, Any], environ: Mapping[str, str] = os.environ
+) -> OrchestratorSettings:
+    """Settings from ``config_file`` (YAML or JSON), then ``THEMIS_STORE_URL`` from ``environ`` when set and
+    not empty, then ``overrides`` (flags that were given) on top."""
+    values = load_settings_file(config_file)
+    if environ.get(STORE_URL_ENV):
+        values["store_url"] = environ[STORE_URL_ENV]
+    values |= {key: value for key, value in overrides.items() if value is not None}
     return validated(OrchestratorSettings, values)

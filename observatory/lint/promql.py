@@ -66,6 +66,22 @@ def parse(expr: str) -> object:
     return promql_parser.parse(substitute_grafana_variables(expr))
 
 
+def _selector_names(node: object) -> set[str]:
+    if isinstance(node, promql_parser.VectorSelector):
+        return {node.name}
+    return {name for child in _children(node) for name in _selector_names(child)}
+
+
+def _mean_since_start(node: promql_parser.BinaryExpr) -> bool:
+    # A histogram's _sum over its own _count is the mean of every observation the process made: right
+    # for once-per-process events (a model load) that no rate over a window ever sees.
+    lhs, rhs = _selector_names(node.lhs), _selector_names(node.rhs)
+    if str(node.op) != "/" or len(lhs) != 1 or len(rhs) != 1:
+        return False
+    [total], [count] = lhs, rhs
+    return total.endswith("_sum") and count == total.removesuffix("_sum") + "_count"
+
+
 def _children(node: object) -> Iterator[object]:
     if isinstance(node, promql_parser.BinaryExpr):
         yield node.lhs
@@ -150,12 +166,6 @@ class QueryChecker:
         return None
 
     def _walk(self, node: object, report, raw_allowed: bool) -> None:
-        if _is_lifetime_mean(node):
-            # Sum over count of the same histogram series is each process's mean since it started: exact
-            # without rate(), and the only reading of an event that happened before the first scrape.
-            self._walk(node.lhs, report, True)
-            self._walk(node.rhs, report, True)
-            return
         if isinstance(node, promql_parser.VectorSelector):
             self._check_selector(node, report, raw_allowed)
             return
@@ -177,6 +187,8 @@ class QueryChecker:
         if isinstance(node, promql_parser.MatrixSelector):
             self._walk(node.vector_selector, report, raw_allowed)
             return
+        if isinstance(node, promql_parser.BinaryExpr) and _mean_since_start(node):
+            raw_allowed = True
         for child in _children(node):
             self._walk(child, report, raw_allowed)
 
@@ -232,18 +244,3 @@ def _uses_label_functions(node: object) -> bool:
     if isinstance(node, promql_parser.Call) and node.func.name in {"label_replace", "label_join"}:
         return True
     return any(_uses_label_functions(child) for child in _children(node))
-
-
-def _is_lifetime_mean(node: object) -> bool:
-    """``h_sum{m} / h_count{m}``: one histogram's sum over its count, series by series."""
-    if not isinstance(node, promql_parser.BinaryExpr) or str(node.op) != "/":
-        return False
-    lhs, rhs = node.lhs, node.rhs
-    if not isinstance(lhs, promql_parser.VectorSelector) or not isinstance(rhs, promql_parser.VectorSelector):
-        return False
-    name, count = lhs.name or "", rhs.name or ""
-    return (
-        name.endswith("_sum")
-        and count == name.removesuffix("_sum") + "_count"
-        and sorted(map(str, lhs.matchers.matchers)) == sorted(map(str, rhs.matchers.matchers))
-    )

@@ -48,14 +48,29 @@ def test_up_serves_every_component_and_stops_them_all(tmp_path):
             assert time.monotonic() < deadline and process.poll() is None, "".join(lines)
             lines.append(process.stdout.readline())
         urls = dict(re.findall(r"^(\S+)\s+(http://127\.0\.0\.1:\d+)$", "".join(lines), re.MULTILINE))
-        assert set(urls) == {f"{kind}-{domain}" for kind in ("shard", "host-exporter", "gpu-exporter")
-                             for domain in ("legal", "finance")} | {"orchestrator"}  # fmt: skip
+        kinds = ("shard", "host-exporter", "gpu-exporter")
+        singles = {"orchestrator", "prometheus", "alertmanager"}
+        assert set(urls) == {f"{kind}-{domain}" for kind in kinds for domain in ("legal", "finance")} | singles
         answer = httpx.post(f"{urls['orchestrator']}/api/v1/inference",
                             json={"prompt": "A finance question", "domain": "finance", "max_tokens": 8}, timeout=30)
         assert answer.status_code == 200 and answer.json()["shard"] == "finance"
         for name, url in urls.items():
             if "exporter" in name:
                 assert "themis_exporter" in httpx.get(f"{url}/metrics").text
+        # Prometheus scrapes every service of the stack and has the generated rules loaded.
+        expected = {url for name, url in urls.items() if name not in ("prometheus", "alertmanager")}
+        deadline = time.monotonic() + 60
+        while True:  # its discovery lists the targets a moment after it is ready
+            targets = httpx.get(f"{urls['prometheus']}/api/v1/targets").json()["data"]["activeTargets"]
+            scraped = {target["scrapeUrl"].removesuffix("/metrics") for target in targets}
+            if scraped == expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert scraped == expected
+        groups = httpx.get(f"{urls['prometheus']}/api/v1/rules").json()["data"]["groups"]
+        assert {"themis-recording", "themis-target-alerts"} <= {group["name"] for group in groups}
+        alertmanagers = httpx.get(f"{urls['prometheus']}/api/v1/alertmanagers").json()["data"]
+        assert [a["url"].split("/api/")[0] for a in alertmanagers["activeAlertmanagers"]] == [urls["alertmanager"]]
         children = _children(process.pid)
         assert len(children) == len(urls)
         process.send_signal(signal.SIGTERM)
@@ -81,6 +96,16 @@ def test_a_signal_while_starting_stops_what_started(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_up_without_a_monitoring_binary_says_which_in_one_line(tmp_path):
+    # A PATH without Prometheus: the stack does not start, and the line names the binary and the way out.
+    env = os.environ | {"PATH": str(Path(sys.executable).parent)}
+    result = subprocess.run([OBSERVATORY, "up", "--shards", "legal", "--workdir", str(tmp_path)],
+                            capture_output=True, text=True, env=env)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "prometheus" in result.stderr and "--no-monitoring" in result.stderr
+    assert not list(tmp_path.glob("*.log"))
 
 
 def test_up_refuses_bad_shard_lists_in_one_line():

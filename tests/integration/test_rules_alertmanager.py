@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -18,6 +15,7 @@ from observatory.manifests.alertmanager_config import alertmanager_config
 from observatory.rules.mixin import rule_groups
 from observatory.rules.runbooks import inhibit_rules
 from support.prometheus import running_alertmanager
+from support.webhook import running_webhook
 
 
 def _burn_alerts() -> dict[str, dict[str, str]]:
@@ -86,40 +84,21 @@ def test_a_faster_tier_inhibits_the_slower_ones_of_the_same_slo(tmp_path: Path) 
         assert states == expected, process.log()
 
 
-class _Webhook(http.server.BaseHTTPRequestHandler):
-    """Collects the notifications Alertmanager posts."""
-
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        self.received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_: object) -> None:
-        pass
-
-
 @pytest.mark.slow
 def test_the_generated_alertmanager_yml_notifies_the_webhook_of_the_fastest_tier_only(tmp_path: Path) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/alerts"
-    config = config_from_mapping({"alertmanager": {"webhook_url": url}})
-    try:
+    with running_webhook() as webhook:
+        config = config_from_mapping({"alertmanager": {"webhook_url": webhook.url}})
         with running_alertmanager(tmp_path, alertmanager_config(config, rule_groups(config))) as (process, base):
             tiers = _burn_alerts()
             starts = datetime.now(UTC).isoformat()
             _post(f"{base}/api/v2/alerts", [{"labels": tiers[tier], "startsAt": starts} for tier in ("1h", "6h")])
             # Critical alerts wait group_wait (10 s) before the first notification.
             deadline = time.monotonic() + 40
-            while not _Webhook.received and time.monotonic() < deadline:
+            while not webhook.received and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert _Webhook.received, process.log()
+            assert webhook.received, process.log()
             # Both tiers' groups were due together: a notification for the inhibited tier would arrive now.
             time.sleep(3)
-    finally:
-        server.shutdown()
-    [notification] = _Webhook.received
+    [notification] = webhook.received
     assert notification["receiver"] == "webhook" and notification["status"] == "firing"
     assert [alert["labels"]["tier"] for alert in notification["alerts"]] == ["1h"]

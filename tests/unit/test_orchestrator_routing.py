@@ -7,6 +7,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from observatory.catalogue import CATALOGUE
+from observatory.manifests.workloads import STORE_URL_ENV
 from observatory.metric import Source
 from observatory.orchestrator.metrics import OrchestratorMetrics, complexity_class, depth_class
 from observatory.orchestrator.settings import OrchestratorSettings, load_settings
@@ -58,6 +59,19 @@ def test_bad_config_is_one_line_naming_the_field(tmp_path, config, field):
     message = str(caught.value)
     assert "\n" not in message
     assert field in message
+
+
+def test_store_url_from_the_environment_overrides_the_file(tmp_path):
+    # The Deployment hands the store's URL over from a Secret in THEMIS_STORE_URL, beside a config file.
+    path = tmp_path / "orchestrator.yml"
+    path.write_text("domains: {a: {primary: 'http://h:1'}}\nstore_url: 'sqlite:///from-file.db'")
+    secret = "postgresql://themis:secret@db:5432/themis"
+    assert load_settings(path, {}, {"THEMIS_STORE_URL": secret}).store_url == secret
+    assert load_settings(path, {}, {}).store_url == "sqlite:///from-file.db"
+    # Set but empty (an unset optional Secret key): the file's URL stands.
+    assert load_settings(path, {}, {"THEMIS_STORE_URL": ""}).store_url == "sqlite:///from-file.db"
+    # The generated Deployment sets the variable this reads.
+    assert STORE_URL_ENV == "THEMIS_STORE_URL"
 
 
 def test_analysis_types_default_to_configured_domains():
