@@ -13,6 +13,9 @@ from observatory.runtime.vram import VRAMLimitError
 
 log = logging.getLogger(__name__)
 
+# The status of a refusal for lack of (V)RAM under the shard's budget.
+INSUFFICIENT_STORAGE = 507
+
 
 class ShardError(Exception):
     """A request the shard refuses: ``status`` is the HTTP status, ``field`` the input at fault."""
@@ -66,7 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VRAMLimitError)
     async def _vram(_: Request, error: VRAMLimitError) -> JSONResponse:
         body = error_body(str(error), "name") | {"limit_bytes": error.limit, "reserved_bytes": error.reserved}
-        return JSONResponse(body, status_code=507)
+        return JSONResponse(body, status_code=INSUFFICIENT_STORAGE)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
