@@ -129,3 +129,20 @@ def test_a_streamed_answer_arrives_before_it_is_finished(base):
     done = json.loads(rest.rsplit("event: done\ndata: ", 1)[1])
     assert (done["completion_tokens"], done["finish_reason"]) == (1500, "length")
     assert get_json(f"{base}/ready")[0] == 200
+
+
+def test_embeddings_answer_while_a_generation_runs(base):
+    # The orchestrator embeds texts for its similarity scores while the shard generates: the embedding
+    # context beside the generation's must answer without waiting for the generation to end.
+    body = LONG_GENERATION | {"stream": True}
+    request = urllib.request.Request(f"{base}/api/v1/inference", data=json.dumps(body).encode(), method="POST",
+                                     headers={"content-type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=120) as response:
+        assert response.readline().decode() == "event: token\n"
+        status, embedded = request_json("POST", f"{base}/api/v1/embeddings", {"texts": ["the contract", "the market"]})
+        running_after_embedding = sample(base, "themis_inference_requests_running")
+        rest = response.read().decode()
+    assert status == 200
+    assert embedded["dim"] == 64 and [len(vector) for vector in embedded["vectors"]] == [64, 64]
+    assert running_after_embedding == 1  # answered while the generation still went on
+    assert json.loads(rest.rsplit("event: done\ndata: ", 1)[1])["completion_tokens"] == LONG_GENERATION["max_tokens"]
