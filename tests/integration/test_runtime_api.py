@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from observatory.runtime.tinymodel import ensure_default_model
+from observatory.runtime.tinymodel import TinyModelSpec, ensure_default_model, write_model
 from support.runtime import ADMIN_TOKEN, model_cache, settings, started_client
 
 
@@ -144,6 +144,28 @@ def test_a_stream_that_fails_to_start_is_a_plain_error(client):
     assert failing.status_code == 200  # the context is checked once the stream has begun
     ((name, data),) = _events(failing.text)
     assert name == "error" and data["field"] == "max_tokens" and "n_ctx" in data["error"]
+
+
+def test_a_model_that_ends_its_sequence_finishes_with_stop(tmp_path):
+    # The default model never samples end-of-sequence; this one's bias makes it likely, so a completion
+    # ends by itself after a few tokens, before max_tokens.
+    model = write_model(TinyModelSpec(eos_logit=7.0), tmp_path / "stops.gguf")
+    body = {"prompt": "Analyze this contract clause", "max_tokens": 64, "temperature": 0.7}
+    with started_client(settings(tmp_path, model=model)) as client:
+        whole = client.post("/api/v1/inference", json=body)
+        streamed = _events(client.post("/api/v1/inference", json=body | {"stream": True}).text)
+        metrics = client.shard.metrics
+        finished = {
+            reason: metrics.registry.get_sample_value(
+                "themis_inference_finished_total", {"shard": "legal", "model": metrics.model, "finish_reason": reason}
+            )
+            for reason in ("stop", "length")
+        }
+    assert whole.status_code == 200 and 0 < whole.json()["completion_tokens"] < body["max_tokens"]
+    name, done = streamed[-1]
+    assert name == "done" and done["finish_reason"] == "stop"
+    assert (done["text"], done["completion_tokens"]) == (whole.json()["text"], whole.json()["completion_tokens"])
+    assert finished == {"stop": 2, "length": 0}
 
 
 def test_vector_search_returns_k_results_sorted_by_distance(client):
