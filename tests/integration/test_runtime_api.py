@@ -1,6 +1,8 @@
 """The shard's API in process (real llama.cpp, FAISS and adapters): the seed's unit tests and bad input."""
 
+import hashlib
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -110,6 +112,25 @@ def test_a_model_that_does_not_load_says_so_in_words_without_internals(cache, tm
             assert answer.status_code == 503
             assert str(tmp_path) not in answer.text and "Traceback" not in answer.text
         assert client.shard.exit_code == 1  # the server is asked to stop, and the process exits 1
+
+
+def test_an_unexpected_failure_is_a_500_in_words_with_the_details_in_the_log(cache, tmp_path, caplog):
+    # The adapter directory became a file on disk after start: storing an uploaded adapter fails with an
+    # OSError that names the path, which no handler of the shard expects.
+    adapter_dir = tmp_path / "adapters"
+    with started_client(settings(cache, adapter_dir=adapter_dir)) as client:
+        adapter_dir.write_bytes(b"not a directory")
+        data = b"adapter bytes"
+        with caplog.at_level(logging.ERROR, logger="observatory.runtime"):
+            failed = client.put("/api/v1/lora/files/new-lora", content=data,
+                                headers={"x-sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+        assert client.get("/health").status_code == 200  # the shard goes on serving
+    assert failed.status_code == 500
+    assert failed.json() == {"error": "the shard failed to handle the request; see the shard's log", "field": None}
+    assert str(tmp_path) not in failed.text and "Errno" not in failed.text
+    (record,) = [record for record in caplog.records if record.exc_info]
+    assert record.getMessage() == "PUT /api/v1/lora/files/new-lora failed"
+    assert isinstance(record.exc_info[1], FileExistsError) and str(adapter_dir) in caplog.text
 
 
 def _events(text: str) -> list[tuple[str, dict]]:
