@@ -61,13 +61,17 @@ def test_probes_and_metrics_answer_fast_while_inference_and_search_saturate_the_
             while sample(base, "themis_inference_requests_running") < 1:
                 assert time.monotonic() < deadline, "no generation started"
                 time.sleep(0.02)
-            for _ in range(15):
+            rounds = 15
+            generating = 0
+            for _ in range(rounds):
                 for path, times in latencies.items():
                     status, seconds = _timed_get(f"{base}{path}")
                     assert status == 200, path
                     times.append(seconds)
+                generating += sample(base, "themis_inference_requests_running") == 1
                 time.sleep(0.05)
-            assert sample(base, "themis_inference_requests_running") == 1  # still saturated at the end
+            # Saturated throughout: a round may fall in the moment one generation hands the model to the next.
+            assert generating >= rounds - 2, f"a generation ran in only {generating} of {rounds} rounds"
         finally:
             stop.set()
             for worker in workers:
