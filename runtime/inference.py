@@ -172,7 +172,6 @@ class InferenceRunner:
                 cancelled.set()
                 running.add_done_callback(_retrieve)
 
-
     def _stream_failed(self, status: int) -> None:
         # The answer began with 200 before the generation failed, so the outcome middleware leaves it to the
         # shard: it is counted here with the status the same failure answers a whole request with.
