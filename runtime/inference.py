@@ -20,7 +20,7 @@ from functools import partial
 
 from observatory.runtime.adapters import AdapterCache
 from observatory.runtime.engine import Completion, LlamaEngine
-from observatory.runtime.errors import INSUFFICIENT_STORAGE, ShardError, error_body
+from observatory.runtime.errors import INSUFFICIENT_STORAGE, ShardError, error_body, vram_body
 from observatory.runtime.metrics import ShardMetrics
 from observatory.runtime.outcomes import outcome_of
 from observatory.runtime.schemas import InferenceRequest, InferenceResponse, StageTimings
@@ -78,8 +78,9 @@ class InferenceRunner:
                 if error.status >= 500:
                     self._metrics.inference_finished("error")
                 raise
-            except VRAMLimitError:
+            except VRAMLimitError as error:
                 self._metrics.inference_finished("error")
+                error.field = "adapters"  # an adapter the request names did not fit
                 raise
             except Exception:
                 log.exception("inference failed")
@@ -163,7 +164,7 @@ class InferenceRunner:
                 yield _event("error", error_body(error.message, error.field))
             except VRAMLimitError as error:
                 self._stream_failed(INSUFFICIENT_STORAGE)
-                yield _event("error", error_body(str(error), "adapters"))
+                yield _event("error", vram_body(error))
             else:
                 yield _event("done", response.model_dump() | {"finish_reason": finish_reason})
         finally:

@@ -1,5 +1,7 @@
 """/metrics exposes exactly the Source.SHARD catalogue metrics, and traffic moves their values."""
 
+import json
+
 import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -184,7 +186,7 @@ def _finished(client, reason: str) -> float:
 
 def _last_event(text: str) -> tuple[str, str]:
     name, data = text.strip().split("\n\n")[-1].splitlines()
-    return name.removeprefix("event: "), data
+    return name.removeprefix("event: "), data.removeprefix("data: ")
 
 
 def test_a_stream_that_fails_after_its_200_counts_as_the_whole_answer_does(tmp_path_factory):
@@ -195,12 +197,13 @@ def test_a_stream_that_fails_after_its_200_counts_as_the_whole_answer_does(tmp_p
     with started_client(settings(cache, vram_budget_bytes=budget)) as client:
         assert client.post("/api/v1/lora", json={"name": "legal-lora"}).status_code == 201
         body = {"prompt": "x", "max_tokens": 2, "adapters": [{"name": "finance-lora"}]}
-        assert client.post("/api/v1/inference", json=body).status_code == 507
+        refused = client.post("/api/v1/inference", json=body)
+        assert refused.status_code == 507 and refused.json()["field"] == "adapters"
         whole = _outcomes(client), _finished(client, "error")
         streamed = client.post("/api/v1/inference", json=body | {"stream": True})
         assert streamed.status_code == 200
         name, data = _last_event(streamed.text)
-        assert name == "error" and "VRAM budget" in data
+        assert name == "error" and json.loads(data) == refused.json()
         both = _outcomes(client), _finished(client, "error")
         # A context too small for max_tokens is the caller's error, found once the stream has begun.
         too_long = client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 2047, "stream": True})
