@@ -13,6 +13,9 @@ from observatory.runtime.vram import VRAMLimitError
 
 log = logging.getLogger(__name__)
 
+# The status of a refusal for lack of (V)RAM under the shard's budget.
+INSUFFICIENT_STORAGE = 507
+
 
 class ShardError(Exception):
     """A request the shard refuses: ``status`` is the HTTP status, ``field`` the input at fault."""
@@ -49,6 +52,11 @@ def error_body(message: str, field: str | None = None) -> dict:
     return {"error": message, "field": field}
 
 
+def vram_body(error: VRAMLimitError) -> dict:
+    """The body of a 507: what did not fit, with the budget's limit and what is reserved of it."""
+    return error_body(str(error), error.field) | {"limit_bytes": error.limit, "reserved_bytes": error.reserved}
+
+
 def _field_of(location: tuple) -> str:
     # FastAPI prefixes the part of the request ("body", "query", "path"); keep it out of the name.
     parts = [str(part) for part in location[1:]] if len(location) > 1 else [str(part) for part in location]
@@ -65,8 +73,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(VRAMLimitError)
     async def _vram(_: Request, error: VRAMLimitError) -> JSONResponse:
-        body = error_body(str(error), "name") | {"limit_bytes": error.limit, "reserved_bytes": error.reserved}
-        return JSONResponse(body, status_code=507)
+        return JSONResponse(vram_body(error), status_code=INSUFFICIENT_STORAGE)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -20,8 +20,9 @@ from functools import partial
 
 from observatory.runtime.adapters import AdapterCache
 from observatory.runtime.engine import Completion, LlamaEngine
-from observatory.runtime.errors import ShardError, error_body
+from observatory.runtime.errors import INSUFFICIENT_STORAGE, ShardError, error_body, vram_body
 from observatory.runtime.metrics import ShardMetrics
+from observatory.runtime.outcomes import outcome_of
 from observatory.runtime.schemas import InferenceRequest, InferenceResponse, StageTimings
 from observatory.runtime.vram import VRAMLimitError
 
@@ -73,7 +74,13 @@ class InferenceRunner:
             try:
                 work = partial(self._complete, request, wanted, on_text, cancelled)
                 completion, hits = await asyncio.get_running_loop().run_in_executor(self._executor, work)
-            except (ShardError, VRAMLimitError):
+            except ShardError as error:
+                if error.status >= 500:
+                    self._metrics.inference_finished("error")
+                raise
+            except VRAMLimitError as error:
+                self._metrics.inference_finished("error")
+                error.field = "adapters"  # an adapter the request names did not fit
                 raise
             except Exception:
                 log.exception("inference failed")
@@ -153,9 +160,11 @@ class InferenceRunner:
             try:
                 response, finish_reason = await running
             except ShardError as error:
+                self._stream_failed(error.status)
                 yield _event("error", error_body(error.message, error.field))
             except VRAMLimitError as error:
-                yield _event("error", error_body(str(error), "adapters"))
+                self._stream_failed(INSUFFICIENT_STORAGE)
+                yield _event("error", vram_body(error))
             else:
                 yield _event("done", response.model_dump() | {"finish_reason": finish_reason})
         finally:
@@ -163,6 +172,11 @@ class InferenceRunner:
                 # The client left: the generation stops at its next token and records itself as cancelled.
                 cancelled.set()
                 running.add_done_callback(_retrieve)
+
+    def _stream_failed(self, status: int) -> None:
+        # The answer began with 200 before the generation failed, so the outcome middleware leaves it to the
+        # shard: it is counted here with the status the same failure answers a whole request with.
+        self._metrics.request_failed("inference", outcome_of(status))
 
 
 def _retrieve(task: asyncio.Future) -> None:

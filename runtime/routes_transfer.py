@@ -149,8 +149,7 @@ async def embeddings(body: EmbeddingsRequest, shard: ShardDep) -> EmbeddingsResp
     for position, text in enumerate(body.texts):
         if not text or len(text) > MAX_PROMPT_CHARS:
             raise input_error(f"texts.{position}", f"texts.{position}: 1 to {MAX_PROMPT_CHARS} characters")
-    fields = [f"texts.{position}" for position in range(len(body.texts))]
-    vectors = await asyncio.to_thread(shard.engine.embed, body.texts, fields)
+    vectors = await shard.embed(body.texts, [f"texts.{position}" for position in range(len(body.texts))])
     return EmbeddingsResponse(vectors=vectors.tolist(), dim=int(vectors.shape[1]))
 
 

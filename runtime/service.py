@@ -313,11 +313,20 @@ class Shard:
                 rows.append(None)
                 texts.append((position, item.text, f"{prefix}text"))
         if texts:
-            embed = partial(self.engine.embed, [text for _, text, _ in texts], [where for _, _, where in texts])
-            embedded = await asyncio.get_running_loop().run_in_executor(self.llama_executor, embed)
+            embedded = await self.embed([text for _, text, _ in texts], [where for _, _, where in texts])
             for (position, _, _), vector in zip(texts, embedded, strict=True):
                 rows[position] = vector
         return np.stack(rows)
+
+    async def embed(self, texts: Sequence[str], fields: Sequence[str]) -> np.ndarray:
+        """Mean-pooled embeddings of ``texts`` (``fields`` names each in the request), one row per text.
+
+        They run in the llama.cpp executor beside generation, on the engine's own embedding context,
+        so a long generation neither blocks them nor competes with them for more threads.
+        """
+        self._require_started()
+        embed = partial(self.engine.embed, texts, fields)
+        return await asyncio.get_running_loop().run_in_executor(self.llama_executor, embed)
 
     def _require_started(self) -> None:
         if not self.started:

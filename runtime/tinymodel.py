@@ -18,6 +18,7 @@ import numpy as np
 from gguf import GGUFWriter, PoolingType, TokenType
 
 SPACE = "▁"
+EOS = 2  # "</s>" in vocabulary()
 WORDS = (
     "the", "contract", "clause", "risk", "finance", "legal", "medical", "patient", "court", "market",
     "model", "shard", "data", "search", "answer", "hello", "how", "are", "you", "analyze", "this",
@@ -39,6 +40,9 @@ class TinyModelSpec:
     n_ff: int = 128
     n_ctx: int = 2048
     seed: int = 1234
+    # The end-of-sequence token's logit bias: by default as low as every control token's, so that a
+    # completion runs to max_tokens; a high one gives a model that stops by itself.
+    eos_logit: float = BIAS_LOGIT
 
     @property
     def digest(self) -> str:
@@ -75,7 +79,7 @@ def vocabulary() -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, [int(t) for t in types]
 
 
-def _tensors(spec: TinyModelSpec, n_vocab: int, biased: list[int]) -> dict[str, np.ndarray]:
+def _tensors(spec: TinyModelSpec, n_vocab: int, biased: list[int], eos: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(spec.seed)
 
     def normal(*shape: int, scale: float = 1.0) -> np.ndarray:
@@ -109,6 +113,7 @@ def _tensors(spec: TinyModelSpec, n_vocab: int, biased: list[int]) -> dict[str, 
     output = normal(n_vocab, n, scale=0.3)
     output[:, BIAS_CHANNEL] = 0.0
     output[biased, BIAS_CHANNEL] = BIAS_LOGIT
+    output[eos, BIAS_CHANNEL] = spec.eos_logit
     tensors["output.weight"] = output
     return tensors
 
@@ -136,10 +141,10 @@ def write_model(spec: TinyModelSpec, path: Path) -> Path:
     writer.add_token_types(types)
     writer.add_unk_token_id(0)
     writer.add_bos_token_id(1)
-    writer.add_eos_token_id(2)
+    writer.add_eos_token_id(EOS)
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
-    for name, tensor in _tensors(spec, len(tokens), biased).items():
+    for name, tensor in _tensors(spec, len(tokens), biased, EOS).items():
         writer.add_tensor(name, tensor)
     _finish(writer)
     tmp.replace(path)

@@ -22,6 +22,8 @@ class VRAMLimitError(Exception):
             f" of the {limit}-byte VRAM budget are free"
         )
         self.owner = owner
+        # The request's field at fault: the name of what is loaded, unless a request's adapters are.
+        self.field = "name"
         self.requested = requested
         self.reserved = reserved
         self.limit = limit

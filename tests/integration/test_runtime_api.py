@@ -1,11 +1,13 @@
 """The shard's API in process (real llama.cpp, FAISS and adapters): the seed's unit tests and bad input."""
 
+import hashlib
 import json
+import logging
 
 import numpy as np
 import pytest
 
-from observatory.runtime.tinymodel import ensure_default_model
+from observatory.runtime.tinymodel import TinyModelSpec, ensure_default_model, write_model
 from support.runtime import ADMIN_TOKEN, model_cache, settings, started_client
 
 
@@ -112,6 +114,25 @@ def test_a_model_that_does_not_load_says_so_in_words_without_internals(cache, tm
         assert client.shard.exit_code == 1  # the server is asked to stop, and the process exits 1
 
 
+def test_an_unexpected_failure_is_a_500_in_words_with_the_details_in_the_log(cache, tmp_path, caplog):
+    # The adapter directory became a file on disk after start: storing an uploaded adapter fails with an
+    # OSError that names the path, which no handler of the shard expects.
+    adapter_dir = tmp_path / "adapters"
+    with started_client(settings(cache, adapter_dir=adapter_dir)) as client:
+        adapter_dir.write_bytes(b"not a directory")
+        data = b"adapter bytes"
+        with caplog.at_level(logging.ERROR, logger="observatory.runtime"):
+            failed = client.put("/api/v1/lora/files/new-lora", content=data,
+                                headers={"x-sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+        assert client.get("/health").status_code == 200  # the shard goes on serving
+    assert failed.status_code == 500
+    assert failed.json() == {"error": "the shard failed to handle the request; see the shard's log", "field": None}
+    assert str(tmp_path) not in failed.text and "Errno" not in failed.text
+    (record,) = [record for record in caplog.records if record.exc_info]
+    assert record.getMessage() == "PUT /api/v1/lora/files/new-lora failed"
+    assert isinstance(record.exc_info[1], FileExistsError) and str(adapter_dir) in caplog.text
+
+
 def _events(text: str) -> list[tuple[str, dict]]:
     events = []
     for block in text.strip().split("\n\n"):
@@ -144,6 +165,28 @@ def test_a_stream_that_fails_to_start_is_a_plain_error(client):
     assert failing.status_code == 200  # the context is checked once the stream has begun
     ((name, data),) = _events(failing.text)
     assert name == "error" and data["field"] == "max_tokens" and "n_ctx" in data["error"]
+
+
+def test_a_model_that_ends_its_sequence_finishes_with_stop(tmp_path):
+    # The default model never samples end-of-sequence; this one's bias makes it likely, so a completion
+    # ends by itself after a few tokens, before max_tokens.
+    model = write_model(TinyModelSpec(eos_logit=7.0), tmp_path / "stops.gguf")
+    body = {"prompt": "Analyze this contract clause", "max_tokens": 64, "temperature": 0.7}
+    with started_client(settings(tmp_path, model=model)) as client:
+        whole = client.post("/api/v1/inference", json=body)
+        streamed = _events(client.post("/api/v1/inference", json=body | {"stream": True}).text)
+        metrics = client.shard.metrics
+        finished = {
+            reason: metrics.registry.get_sample_value(
+                "themis_inference_finished_total", {"shard": "legal", "model": metrics.model, "finish_reason": reason}
+            )
+            for reason in ("stop", "length")
+        }
+    assert whole.status_code == 200 and 0 < whole.json()["completion_tokens"] < body["max_tokens"]
+    name, done = streamed[-1]
+    assert name == "done" and done["finish_reason"] == "stop"
+    assert (done["text"], done["completion_tokens"]) == (whole.json()["text"], whole.json()["completion_tokens"])
+    assert finished == {"stop": 2, "length": 0}
 
 
 def test_vector_search_returns_k_results_sorted_by_distance(client):

@@ -1,11 +1,14 @@
 """/metrics exposes exactly the Source.SHARD catalogue metrics, and traffic moves their values."""
 
+import json
+
 import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from observatory.catalogue import CATALOGUE
 from observatory.metric import MetricType, Source
+from observatory.runtime.tinymodel import ensure_default_model
 from support.runtime import model_cache, settings, started_client
 
 SHARD_METRICS = CATALOGUE.by_source(Source.SHARD)
@@ -174,6 +177,42 @@ def test_a_server_error_is_counted(tmp_path_factory):
         counts = _outcomes(client)
     assert counts[("inference", "server_error")] == counts[("search", "server_error")] == 1
     assert counts[("inference", "client_error")] == 0
+
+
+def _finished(client, reason: str) -> float:
+    labels = {"shard": "legal", "model": client.shard.metrics.model, "finish_reason": reason}
+    return client.shard.metrics.registry.get_sample_value("themis_inference_finished_total", labels)
+
+
+def _last_event(text: str) -> tuple[str, str]:
+    name, data = text.strip().split("\n\n")[-1].splitlines()
+    return name.removeprefix("event: "), data.removeprefix("data: ")
+
+
+def test_a_stream_that_fails_after_its_200_counts_as_the_whole_answer_does(tmp_path_factory):
+    # Room for one adapter: a request naming a second one fails when the shard loads it, at its turn
+    # at the model, which for a stream is after the 200 and the headers went out.
+    cache = model_cache(tmp_path_factory)
+    budget = ensure_default_model(cache).stat().st_size + 10_000
+    with started_client(settings(cache, vram_budget_bytes=budget)) as client:
+        assert client.post("/api/v1/lora", json={"name": "legal-lora"}).status_code == 201
+        body = {"prompt": "x", "max_tokens": 2, "adapters": [{"name": "finance-lora"}]}
+        refused = client.post("/api/v1/inference", json=body)
+        assert refused.status_code == 507 and refused.json()["field"] == "adapters"
+        whole = _outcomes(client), _finished(client, "error")
+        streamed = client.post("/api/v1/inference", json=body | {"stream": True})
+        assert streamed.status_code == 200
+        name, data = _last_event(streamed.text)
+        assert name == "error" and json.loads(data) == refused.json()
+        both = _outcomes(client), _finished(client, "error")
+        # A context too small for max_tokens is the caller's error, found once the stream has begun.
+        too_long = client.post("/api/v1/inference", json={"prompt": "x", "max_tokens": 2047, "stream": True})
+        assert too_long.status_code == 200 and _last_event(too_long.text)[0] == "error"
+        last = _outcomes(client), _finished(client, "error")
+    assert whole == ({**whole[0], ("inference", "server_error"): 1}, 1)
+    assert both == ({**whole[0], ("inference", "server_error"): 2}, 2)
+    assert last == ({**both[0], ("inference", "client_error"): 1}, 2)
+    assert last[0][("inference", "success")] == 0
 
 
 def test_available_adapters_are_counted_from_zero_before_their_first_use(scrapes):
