@@ -12,7 +12,7 @@ about 25 %.
 
 It sends one request at a time per connection (no pipelining) and reads any response framing llhttp
 understands: content length, chunked, and a body that ends when the server closes the connection.
-""""""
+"""
 
 from __future__ import annotations
 
