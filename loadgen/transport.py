@@ -4,7 +4,7 @@ Why not aiohttp's or httpx's client: measured on the shared two-core development
 trivial endpoint with 32 concurrent requests, aiohttp's client cost 115-165 µs of CPU per request and
 httpx's about 4 ms; a protocol per connection with llhttp parsing costs 11 µs (machine quiet) to 40 µs
 (machine busy). The load generator shares two cores with the server it measures, so every µs it
-spends is taken from the server: with aiohttp the ceiling could not reach half of wrk's rate.
+spends is taken from the server.
 Profiled with py-spy at 1,000 req/s, the client's own Python (worker, ``execute``, ``request``,
 ``exchange``) is about 15 % of the load generator's samples, the socket write about 9 % (on loopback
 the kernel delivers the request in the sender's context, as it does for wrk) and the event loop
