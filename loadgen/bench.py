@@ -2,7 +2,8 @@
 
 ``python -m observatory.loadgen.bench --out bench-results`` writes ``loadgen-ceiling.json``,
 ``loadgen-inference.json`` and ``loadgen-vectors.json``, each with the machine it ran on and its figures
-in the common shape (medians over ``--repeats``).
+in the common shape (medians over ``--repeats``). The inference suite starts what it measures: a shard
+and an orchestrator routing to it, planned and run by the same code as ``observatory up``.
 """
 
 from __future__ import annotations
