@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -158,8 +159,8 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
 
 
 def tolerance(text: str) -> float:
-    """A tolerance written ``10%`` or ``10`` (percent), as a fraction."""
-    return percent(text) / 100
+    """A tolerance written ``10%`` or ``10`` (percent), as a fraction; ``off`` allows any change."""
+    return math.inf if text == "off" else percent(text) / 100
 
 
 def command_analyze(_: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -189,7 +190,9 @@ def command_compare(_: argparse.ArgumentParser, args: argparse.Namespace) -> int
     failed = [delta for delta in deltas if delta.failed]
     sys.stdout.write(table(deltas))
     allowed = f"{args.tolerance * 100:g}%"
-    if args.absolute_tolerance is not None:
+    if args.absolute_tolerance == math.inf:
+        allowed += " (absolute figures shown, not gated)"
+    elif args.absolute_tolerance is not None:
         allowed += f" (absolute figures {args.absolute_tolerance * 100:g}%)"
     verdict = f"{len(failed)} of {len(deltas)} figures regressed beyond {allowed}" if failed else (
         f"no regression beyond {allowed} in {len(deltas)} figures")  # fmt: skip
@@ -210,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--current", type=Path, required=True, help="results JSON to judge")
     gate.add_argument("--tolerance", type=tolerance, default=0.10, help="allowed change the wrong way (default 10%%)")
     gate.add_argument("--absolute-tolerance", type=tolerance,
-                      help="allowed change of absolute figures (rates, latencies); ratios: --tolerance")  # fmt: skip
+                      help="allowed change of rates and latencies, or off (default: --tolerance)")  # fmt: skip
     return parser
 
 

@@ -164,3 +164,16 @@ def test_the_command_names_both_tolerances(tmp_path: Path) -> None:
     result = _cli("--baseline", str(baseline), "--current", str(baseline), "--absolute-tolerance", "50%")
     assert result.returncode == 0
     assert "no regression beyond 10% (absolute figures 50%) in 3 figures" in result.stdout
+
+
+def test_absolute_figures_can_be_shown_without_gating_while_a_missing_one_still_fails(tmp_path: Path) -> None:
+    baseline, current = tmp_path / "a.json", tmp_path / "b.json"
+    baseline.write_text(json.dumps(BENCH_SUMMARY))
+    current.write_text(json.dumps(_scaled(BENCH_SUMMARY, {"loadgen-inference.shard.c8.requests_per_second"}, 0.1)))
+    shown = _cli("--baseline", str(baseline), "--current", str(current), "--absolute-tolerance", "off")
+    assert shown.returncode == 0 and "(absolute figures shown, not gated)" in shown.stdout
+    assert "| -90.0% | higher | ok |" in shown.stdout
+    gone = json.loads(current.read_text())
+    del gone["figures"]["loadgen-inference.shard.c8.requests_per_second"]
+    current.write_text(json.dumps(gone))
+    assert _cli("--baseline", str(baseline), "--current", str(current), "--absolute-tolerance", "off").returncode == 1
