@@ -64,9 +64,11 @@ bench: $(VENV)/.installed-test toolchain
 	$(BIN)/python -m observatory.loadgen.bench --out bench-results
 	$(BIN)/python -m observatory.loadgen.bench_summary bench-results
 
-## The regression gate: the last `make bench` against the committed baseline.
+## The regression gate: the last `make bench` against the committed baseline; ratios of one run at 25 %,
+## absolute rates and latencies shown, not gated (they move with the load of a shared machine; see README).
 bench-check: $(VENV)/.installed
-	$(BIN)/observatory-loadgen compare --baseline bench/baseline.json --current bench-results/summary.json --tolerance 10%
+	$(BIN)/observatory-loadgen compare --baseline bench/baseline.json --current bench-results/summary.json \
+		--tolerance 25% --absolute-tolerance off
 
 ## Run the orchestrator, one shard per domain and their exporters on loopback; Ctrl-C stops everything.
 demo: $(VENV)/.installed

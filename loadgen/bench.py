@@ -2,26 +2,28 @@
 
 ``python -m observatory.loadgen.bench --out bench-results`` writes ``loadgen-ceiling.json``,
 ``loadgen-inference.json`` and ``loadgen-vectors.json``, each with the machine it ran on and its figures
-in the common shape (medians over ``--repeats``).
+in the common shape (medians over ``--repeats``). The inference suite starts what it measures: a shard
+and an orchestrator routing to it, planned and run by the same code as ``observatory up``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from observatory.commandline import OneLineParser
 from observatory.loadgen.bench_ceiling import bench_ceiling
 from observatory.loadgen.bench_inference import LEVELS, bench_inference
 from observatory.loadgen.bench_vectors import bench_vectors
-from observatory.loadgen.cli import count, positive, target_url
+from observatory.loadgen.cli import count, positive
 from observatory.loadgen.run import machine
-from observatory.runtime.bench import shard_process
+from observatory.stack import Stack, plan_stack
 
 SUITES = ("ceiling", "inference", "vectors")
 
@@ -36,14 +38,30 @@ def _numbers(convert: Callable[[str], float]) -> Callable[[str], list]:
     return parse
 
 
+@contextlib.contextmanager
+def inference_stack(workdir: Path) -> Iterator[dict[str, str]]:
+    """One shard and an orchestrator routing to it, planned as ``observatory up`` plans them.
+
+    Yields ``{"shard": URL, "orchestrator": URL}``: the same shard measured directly and through the
+    orchestrator, so the two rows of the table differ by the routing hop alone.
+    """
+    shard_settings = {"cache_dir": str(workdir / "cache"), "max_in_flight": 256}
+    plan = plan_stack(("legal",), workdir, exporters=False, shard_config=lambda _domain: shard_settings)
+    stack = Stack(plan.services, workdir)
+    stack.start()
+    try:
+        urls = {service.name: service.url for service in plan.services}
+        yield {"shard": urls["shard-legal"], "orchestrator": urls["orchestrator"]}
+    finally:
+        stack.stop()
+
+
 def run_suite(name: str, args: argparse.Namespace) -> dict:
     """One suite's results."""
     if name == "ceiling":
         return bench_ceiling(args.repeats, args.seconds)
     if name == "inference":
-        with tempfile.TemporaryDirectory() as scratch, shard_process(Path(scratch)) as shard:
-            # The orchestrator joins the table when one runs: --orchestrator URL.
-            targets = {"shard": shard} | ({"orchestrator": args.orchestrator} if args.orchestrator else {})
+        with tempfile.TemporaryDirectory() as scratch, inference_stack(Path(scratch)) as targets:
             return bench_inference(targets, tuple(args.levels), args.seconds, args.repeats)
     return bench_vectors(sorted(args.vector_sizes), args.seconds, args.repeats)
 
@@ -59,7 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # machine, past make bench's twenty; ask for them with --vector-sizes 10000,100000,1000000.
     parser.add_argument("--vector-sizes", type=_numbers(count), default=[10_000, 100_000],
                         help="collection sizes (default 10000,100000)")  # fmt: skip
-    parser.add_argument("--orchestrator", type=target_url, help="a running orchestrator to add to the inference table")
     parser.add_argument("--only", type=lambda text: text.split(","), default=list(SUITES), help="suites to run")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.only) - set(SUITES))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -158,8 +159,8 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
 
 
 def tolerance(text: str) -> float:
-    """A tolerance written ``10%`` or ``10`` (percent), as a fraction."""
-    return percent(text) / 100
+    """A tolerance written ``10%`` or ``10`` (percent), as a fraction; ``off`` allows any change."""
+    return math.inf if text == "off" else percent(text) / 100
 
 
 def command_analyze(_: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -182,14 +183,19 @@ def command_analyze(_: argparse.ArgumentParser, args: argparse.Namespace) -> int
 def command_compare(_: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Compare two results; exit 1 on a regression beyond the tolerance."""
     try:
-        deltas = compare(load(args.baseline), load(args.current), args.tolerance)
+        deltas = compare(load(args.baseline), load(args.current), args.tolerance, args.absolute_tolerance)
     except ResultsError as error:
         sys.stderr.write(f"{PROG} compare: {error}\n")
         return 1
     failed = [delta for delta in deltas if delta.failed]
     sys.stdout.write(table(deltas))
-    verdict = f"{len(failed)} of {len(deltas)} figures regressed beyond {args.tolerance * 100:g}%" if failed else (
-        f"no regression beyond {args.tolerance * 100:g}% in {len(deltas)} figures")  # fmt: skip
+    allowed = f"{args.tolerance * 100:g}%"
+    if args.absolute_tolerance == math.inf:
+        allowed += " (absolute figures shown, not gated)"
+    elif args.absolute_tolerance is not None:
+        allowed += f" (absolute figures {args.absolute_tolerance * 100:g}%)"
+    verdict = f"{len(failed)} of {len(deltas)} figures regressed beyond {allowed}" if failed else (
+        f"no regression beyond {allowed} in {len(deltas)} figures")  # fmt: skip
     sys.stdout.write(f"\n{verdict}\n")
     return 1 if failed else 0
 
@@ -206,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--baseline", type=Path, required=True, help="results JSON (a load test or make bench)")
     gate.add_argument("--current", type=Path, required=True, help="results JSON to judge")
     gate.add_argument("--tolerance", type=tolerance, default=0.10, help="allowed change the wrong way (default 10%%)")
+    gate.add_argument("--absolute-tolerance", type=tolerance,
+                      help="allowed change of rates and latencies, or off (default: --tolerance)")  # fmt: skip
     return parser
 
 

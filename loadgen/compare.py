@@ -5,6 +5,14 @@ rose, a higher-is-better one fell. Relative change is measured against the basel
 baseline is 0 the change is the absolute difference (an error rate going from 0 to 0.2 is a 0.2
 change). A figure the baseline has and the current result lacks fails the gate too: a benchmark that
 stopped running must not pass silently. Figures whose direction is unknown are shown, never gated.
+
+Two kinds of figure get their own tolerance. A *relative* figure (a ratio of two rates measured side
+by side in one run, a speedup, a recall) keeps its value when the whole machine slows down: both of its
+sides share the load. An *absolute* figure (a rate, a latency) moves with whatever else the machine
+runs; on a shared two-core machine the same build measures 30-50 % apart between runs. So the gate
+takes a tight tolerance for relative figures and may take a wider one for absolute figures
+(``--absolute-tolerance``; by default the same), which keeps a 10 % gate meaningful without flagging
+noise, while an absolute figure that collapses still fails.
 """
 
 from __future__ import annotations
@@ -13,6 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observatory.loadgen.figures import HIGHER, LOWER, Figure, ResultsError, read_figures, read_json
+
+_RELATIVE_FRAGMENTS = ("ratio", "speedup", "recall")
+
+
+def is_relative(name: str, figure: Figure) -> bool:
+    """Whether a figure is measured against another of the same run (or is a property like recall)."""
+    return figure.unit == "ratio" or any(fragment in name.lower() for fragment in _RELATIVE_FRAGMENTS)
 
 
 @dataclass(frozen=True)
@@ -68,10 +83,22 @@ def load(path: Path) -> dict[str, Figure]:
     return figures
 
 
-def compare(baseline: dict[str, Figure], current: dict[str, Figure], tolerance: float) -> list[Delta]:
-    """Every figure of either result, baseline order first."""
+def compare(
+    baseline: dict[str, Figure], current: dict[str, Figure], tolerance: float, absolute_tolerance: float | None = None
+) -> list[Delta]:
+    """Every figure of either result, baseline order first.
+
+    Relative figures are judged with ``tolerance``, absolute ones with ``absolute_tolerance`` (default:
+    ``tolerance``).
+    """
     names = list(baseline) + [name for name in current if name not in baseline]
-    return [Delta(name, baseline.get(name), current.get(name), tolerance) for name in names]
+    wide = tolerance if absolute_tolerance is None else absolute_tolerance
+
+    def allowed(name: str) -> float:
+        figure = baseline.get(name) or current[name]
+        return tolerance if is_relative(name, figure) else wide
+
+    return [Delta(name, baseline.get(name), current.get(name), allowed(name)) for name in names]
 
 
 def table(deltas: list[Delta]) -> str:

@@ -28,12 +28,17 @@ def _record(histogram: HdrHistogram, seconds: float) -> None:
     histogram.record_value(min(HIGHEST_US, max(LOWEST_US, round(seconds * 1e6))))
 
 
-def latency_summary(histogram: HdrHistogram) -> dict[str, float]:
-    """p50, p95, p99, max and mean in milliseconds (zeros for an empty histogram)."""
-    if histogram.get_total_count() == 0:
+def latency_summary(histogram: HdrHistogram, total_s: float) -> dict[str, float]:
+    """p50, p95, p99 and max in milliseconds from the histogram, and the mean of its ``total_s`` seconds.
+
+    The mean comes from the exact total rather than ``get_mean_value``, which walks every bucket in
+    Python: profiled, that walk took a third of a 5-second run's CPU, all of it after the run.
+    """
+    count = histogram.get_total_count()
+    if count == 0:
         return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0, "mean": 0.0}
     summary = {f"p{p:g}": histogram.get_value_at_percentile(p) / 1000 for p in PERCENTILES}
-    return summary | {"max": histogram.get_max_value() / 1000, "mean": histogram.get_mean_value() / 1000}
+    return summary | {"max": histogram.get_max_value() / 1000, "mean": total_s / count * 1000}
 
 
 def encode(histogram: HdrHistogram) -> str:
@@ -81,6 +86,8 @@ class Recorder:
     corrected: HdrHistogram = field(default_factory=new_histogram)
     uncorrected: HdrHistogram = field(default_factory=new_histogram)
     by_kind: dict[str, HdrHistogram] = field(default_factory=dict)
+    # Seconds of latency recorded into each histogram, for exact means: "corrected", "uncorrected", kinds.
+    totals_s: Counter[str] = field(default_factory=Counter)
 
     def add(self, outcome: Outcome) -> None:
         """Record one finished request."""
@@ -92,11 +99,14 @@ class Recorder:
         """Fill the histograms from every successful request."""
         for outcome in self.outcomes:
             if outcome.ok:
-                _record(self.corrected, outcome.done_s - outcome.due_s)
-                _record(self.uncorrected, outcome.done_s - outcome.sent_s)
+                corrected, uncorrected = outcome.done_s - outcome.due_s, outcome.done_s - outcome.sent_s
+                _record(self.corrected, corrected)
+                _record(self.uncorrected, uncorrected)
                 if outcome.kind not in self.by_kind:
                     self.by_kind[outcome.kind] = new_histogram()
-                _record(self.by_kind[outcome.kind], outcome.done_s - outcome.due_s)
+                _record(self.by_kind[outcome.kind], corrected)
+                totals = {"corrected": corrected, "uncorrected": uncorrected, f"kind:{outcome.kind}": corrected}
+                self.totals_s.update(totals)
 
     @property
     def late(self) -> int:
@@ -122,11 +132,11 @@ class Recorder:
             "successful_qps": (sent - self.failures) / elapsed_s if elapsed_s > 0 else 0.0,
             "error_rate": self.failures / sent if sent else 0.0,
             "statuses": dict(sorted(statuses.items())),
-            "latency_ms": latency_summary(self.corrected),
-            "uncorrected_latency_ms": latency_summary(self.uncorrected),
+            "latency_ms": latency_summary(self.corrected, self.totals_s["corrected"]),
+            "uncorrected_latency_ms": latency_summary(self.uncorrected, self.totals_s["uncorrected"]),
             "by_type": {
                 kind: {"requests": kinds[kind], "failed": failed[kind]}
-                | latency_summary(self.by_kind.get(kind, new_histogram()))
+                | latency_summary(self.by_kind.get(kind, new_histogram()), self.totals_s[f"kind:{kind}"])
                 for kind in sorted(kinds)
             },
         }

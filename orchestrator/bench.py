@@ -3,7 +3,8 @@
 * routing overhead: an inference through the orchestrator vs the same call to the shard directly,
   interleaved request by request (seed 001 targets < 2 ms of coordination per query);
 * federated RAG over every shard vs the slowest of the shards searched directly, interleaved;
-* seed 000's 10-step DAG in parallel vs sequential mode, its steps spread over 1, 2 and 4 shards.
+* seed 000's distributed reasoning table: the 10-step DAG on 1, 2 and 4 shards, its latency in parallel
+  vs sequential mode and its throughput with several DAGs at once.
 
 ``python -m observatory.orchestrator.bench --out bench-results/orchestrator.json``
 """
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,7 @@ def routing_overhead(client: httpx.Client, urls: dict[str, str], requests: int) 
         "direct": _summary(direct),
         "routed": _summary(routed),
         "overhead_median_ms": statistics.median(overhead) * 1000,
-        "ratio_routed_to_direct": statistics.median(routed) / statistics.median(direct),
+        "routed_to_direct_latency_ratio": statistics.median(routed) / statistics.median(direct),
         "seed_001_target_ms": 2.0,
     }
 
@@ -104,13 +106,17 @@ def federated_rag(client: httpx.Client, urls: dict[str, str], rounds: int) -> di
         "federated": _summary(fan_out),
         "per_shard_median_ms": {domain: statistics.median(s) * 1000 for domain, s in per_shard.items()},
         "slowest_shard_median_ms": slowest * 1000,
-        "ratio_federated_to_slowest_shard": statistics.median(fan_out) / slowest,
+        "federated_to_slowest_shard_latency_ratio": statistics.median(fan_out) / slowest,
     }
 
 
-def dag_speedup(client: httpx.Client, urls: dict[str, str], runs: int) -> list[dict[str, Any]]:
-    """Seed 000's DAG on 1, 2 and 4 shards, parallel and sequential runs alternating."""
-    rows = []
+def dag_speedup(client: httpx.Client, urls: dict[str, str], runs: int, concurrency: int) -> dict[str, Any]:
+    """Seed 000's distributed reasoning table: the DAG on 1, 2 and 4 shards, latency and throughput.
+
+    Latency: one DAG at a time, parallel and sequential runs alternating. Throughput: ``runs`` parallel
+    DAGs sent ``concurrency`` at a time, completed per second (seed 000's req/s column).
+    """
+    rows = {}
     for count in (1, 2, 4):
         used = DOMAINS[:count]
 
@@ -118,14 +124,26 @@ def dag_speedup(client: httpx.Client, urls: dict[str, str], runs: int) -> list[d
             index = SEED_SHARDS.index(shard) if shard in SEED_SHARDS else 0
             return used[index % len(used)]
 
+        url = f"{urls['orchestrator']}/api/v1/reasoning/dag"
+        bodies = {mode: seed_dag_request(mode, place) | {"max_tokens": 16} for mode in ("parallel", "sequential")}
         latency: dict[str, list[float]] = {"parallel": [], "sequential": []}
         for _ in range(runs):
             for mode in latency:
-                body = seed_dag_request(mode, place) | {"max_tokens": 16}
-                latency[mode].append(_timed(client, "POST", f"{urls['orchestrator']}/api/v1/reasoning/dag", json=body))
+                latency[mode].append(_timed(client, "POST", url, json=bodies[mode]))
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            sent = [pool.submit(_timed, client, "POST", url, json=bodies["parallel"]) for _ in range(runs)]
+            for future in sent:
+                future.result()
+        elapsed = time.perf_counter() - started
         parallel, sequential = (statistics.median(latency[mode]) for mode in ("parallel", "sequential"))
-        rows.append({"shards": count, "parallel_s": parallel, "sequential_s": sequential,
-                     "speedup": sequential / parallel, "throughput_parallel_per_s": 1 / parallel})  # fmt: skip
+        rows[f"{count}_shards"] = {
+            "parallel_latency_seconds": parallel,
+            "sequential_latency_seconds": sequential,
+            "speedup": sequential / parallel,
+            "throughput_per_second": runs / elapsed,
+            "concurrent_dags": concurrency,
+        }
     return rows
 
 
@@ -143,7 +161,7 @@ def run(workdir: Path, cache_dir: Path, requests: int, rounds: int, runs: int) -
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "routing_overhead": routing_overhead(client, urls, requests),
                 "federated_rag": federated_rag(client, urls, rounds),
-                "dag_10_steps": dag_speedup(client, urls, runs),
+                "dag_10_steps": dag_speedup(client, urls, runs, concurrency=4),
             }
     finally:
         stack.stop()

@@ -130,3 +130,50 @@ def test_unreadable_results_are_one_line(tmp_path: Path, write: str | None, mess
 def test_a_bad_tolerance_is_one_line(tmp_path: Path) -> None:
     result = _cli("--baseline", "a", "--current", "b", "--tolerance", "ten")
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--tolerance" in result.stderr
+
+
+BENCH_SUMMARY = {
+    "figures": {
+        "loadgen-inference.shard.c8.requests_per_second": {"value": 40.0, "unit": "requests/s", "better": HIGHER},
+        "loadgen-inference.orchestrator.c8.requests_to_direct_ratio": {"value": 0.9, "unit": "ratio",
+                                                                       "better": HIGHER},
+        "orchestrator.dag_10_steps.4_shards.speedup": {"value": 3.0, "unit": "", "better": HIGHER},
+    }
+}  # fmt: skip
+
+
+def test_absolute_figures_may_take_a_wider_tolerance_than_ratios_of_one_run() -> None:
+    # The whole machine 30 % slower: every absolute rate falls, the side-by-side ratios hold.
+    noisy = _scaled(BENCH_SUMMARY, {"loadgen-inference.shard.c8.requests_per_second"}, 0.7)
+    deltas = compare(read_figures(BENCH_SUMMARY), read_figures(noisy), 0.10, absolute_tolerance=0.5)
+    assert {d.name: d.verdict for d in deltas} == dict.fromkeys(BENCH_SUMMARY["figures"], "ok")
+    # The same 30 % fall is a regression without the wider tolerance...
+    strict = compare(read_figures(BENCH_SUMMARY), read_figures(noisy), 0.10)
+    assert [d.name for d in strict if d.failed] == ["loadgen-inference.shard.c8.requests_per_second"]
+    # ...and a ratio or a speedup falling 20 % fails even with it.
+    slower = _scaled(BENCH_SUMMARY, {"loadgen-inference.orchestrator.c8.requests_to_direct_ratio",
+                                     "orchestrator.dag_10_steps.4_shards.speedup"}, 0.8)  # fmt: skip
+    failed = [d.name for d in compare(read_figures(BENCH_SUMMARY), read_figures(slower), 0.10, 0.5) if d.failed]
+    assert failed == ["loadgen-inference.orchestrator.c8.requests_to_direct_ratio",
+                      "orchestrator.dag_10_steps.4_shards.speedup"]  # fmt: skip
+
+
+def test_the_command_names_both_tolerances(tmp_path: Path) -> None:
+    baseline = tmp_path / "a.json"
+    baseline.write_text(json.dumps(BENCH_SUMMARY))
+    result = _cli("--baseline", str(baseline), "--current", str(baseline), "--absolute-tolerance", "50%")
+    assert result.returncode == 0
+    assert "no regression beyond 10% (absolute figures 50%) in 3 figures" in result.stdout
+
+
+def test_absolute_figures_can_be_shown_without_gating_while_a_missing_one_still_fails(tmp_path: Path) -> None:
+    baseline, current = tmp_path / "a.json", tmp_path / "b.json"
+    baseline.write_text(json.dumps(BENCH_SUMMARY))
+    current.write_text(json.dumps(_scaled(BENCH_SUMMARY, {"loadgen-inference.shard.c8.requests_per_second"}, 0.1)))
+    shown = _cli("--baseline", str(baseline), "--current", str(current), "--absolute-tolerance", "off")
+    assert shown.returncode == 0 and "(absolute figures shown, not gated)" in shown.stdout
+    assert "| -90.0% | higher | ok |" in shown.stdout
+    gone = json.loads(current.read_text())
+    del gone["figures"]["loadgen-inference.shard.c8.requests_per_second"]
+    current.write_text(json.dumps(gone))
+    assert _cli("--baseline", str(baseline), "--current", str(current), "--absolute-tolerance", "off").returncode == 1
