@@ -33,6 +33,7 @@ class CountingServer:
     def __init__(self, hold_first: Collection[str] = (), upstream: str | None = None) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._prompts: list[str] = []
         self._arrived = {node: threading.Event() for node in hold_first}
         self._released = threading.Event()
         self._upstream = httpx.Client(base_url=upstream, timeout=120) if upstream else None
@@ -50,6 +51,11 @@ class CountingServer:
         """Calls received so far, per node."""
         with self._lock:
             return Counter(self._counts)
+
+    def prompts(self) -> list[str]:
+        """The prompt of every inference forwarded so far (proxy only)."""
+        with self._lock:
+            return list(self._prompts)
 
     def wait_for_held_call(self, node: str, timeout: float = 60.0) -> None:
         """Block until the held first call to ``node`` has arrived."""
@@ -81,7 +87,10 @@ class CountingServer:
     def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         assert self._upstream is not None
         if method == "POST" and path == "/api/v1/inference":
-            step = _STEP_LINE.search(json.loads(body or b"{}").get("prompt", ""))
+            prompt = json.loads(body or b"{}").get("prompt", "")
+            with self._lock:
+                self._prompts.append(prompt)
+            step = _STEP_LINE.search(prompt)
             if step:
                 self._count(step.group(1))
         response = self._upstream.request(method, path, content=body, headers=headers)

@@ -101,17 +101,26 @@ def wait_for_status(service: DurableService, task_id: str, status: str, timeout:
 class OrchestratorReplica:
     """A real ``observatory-orchestrator`` process over a store, restartable under the same owner.
 
-    Its shards are given as domain -> base URL; tasks go through its HTTP tasks API.
+    Its shards are given as domain -> base URL, ``settings`` add to its configuration; tasks go
+    through its HTTP tasks API.
     """
 
-    def __init__(self, store_url: str, shards: Mapping[str, str], workdir: Path, owner: str = "replica-1") -> None:
+    def __init__(
+        self,
+        store_url: str,
+        shards: Mapping[str, str],
+        workdir: Path,
+        owner: str = "replica-1",
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
         self._workdir = workdir
-        self._owner = owner
+        self.owner = owner
         self._port = free_port()
         self.url = f"http://127.0.0.1:{self._port}"
         self._config = workdir / f"orchestrator-{owner}.json"
         domains = {domain: {"primary": url} for domain, url in shards.items()}
-        self._config.write_text(json.dumps({"domains": domains, "store_url": store_url, "owner": owner}))
+        config = {"domains": domains, "store_url": store_url, "owner": owner} | dict(settings or {})
+        self._config.write_text(json.dumps(config))
         self._process: RunningProcess | None = None
         self._starts = 0
 
@@ -120,7 +129,7 @@ class OrchestratorReplica:
         self._starts += 1
         script = Path(sys.executable).with_name("observatory-orchestrator")
         argv = [str(script), "--config", str(self._config), "--port", str(self._port), "--log-level", "warning"]
-        self._process = RunningProcess(argv, self._workdir / f"{self._owner}-{self._starts}.log")
+        self._process = RunningProcess(argv, self._workdir / f"{self.owner}-{self._starts}.log")
         wait_for_http(f"{self.url}/ready", timeout=60, process=self._process.process, ready_only=True)
 
     def kill(self) -> None:
