@@ -18,6 +18,7 @@ from observatory.orchestrator.durable import Store
 from observatory.orchestrator.service import Orchestrator
 from observatory.orchestrator.settings import OrchestratorSettings
 from observatory.orchestrator.upload_limit import MULTIPART_OVERHEAD_BYTES, UploadLimit
+from observatory.runtime.errors import ShardError
 from support.orchestrator import pdf_with_text
 from support.processes import free_port
 
@@ -84,3 +85,13 @@ def test_a_pdf_whose_text_holds_nul_is_refused_naming_the_file(client: TestClien
 
 def test_a_task_of_an_unknown_kind_is_refused_naming_kind(client: TestClient) -> None:
     _refused(client.post("/api/v1/tasks", json={"kind": "astrology", "request": {}}), 422, "kind")
+
+
+def test_the_stores_refusal_of_text_is_a_422_naming_its_field(tmp_path: Path) -> None:
+    settings = OrchestratorSettings(domains={"legal": {"primary": "http://127.0.0.1:1"}})
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    orchestrator = Orchestrator(settings, store)
+    with pytest.raises(ShardError) as refused:
+        asyncio.run(orchestrator.in_store("add_document", domain="le\x00gal", title="t", text="words"))
+    store.close()
+    assert (refused.value.status, refused.value.field) == (422, "domain")
