@@ -16,6 +16,7 @@ from observatory.orchestrator import (
     routes_tasks,
 )
 from observatory.orchestrator.service import Orchestrator
+from observatory.orchestrator.upload_limit import UploadLimit
 from observatory.runtime.errors import install_error_handlers
 from observatory.runtime.service import package_version
 
@@ -48,4 +49,5 @@ def create_app(orchestrator: Orchestrator, runner: Runner | None = None) -> Fast
     for module in (routes_inference, routes_documents, routes_reasoning, routes_tasks, routes_probes):
         app.include_router(module.router)
     install_error_handlers(app)
+    app.add_middleware(UploadLimit, path=routes_documents.UPLOAD_PATH, max_bytes=orchestrator.settings.max_upload_bytes)
     return app

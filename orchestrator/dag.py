@@ -83,6 +83,7 @@ async def run_dag(orchestrator: Orchestrator, request: DagRequest, checkpoint: C
         metrics.step(step.name, result["started"], result["ended"])
         outputs[step.name] = result
 
+    metrics.dag_started()
     started = time.perf_counter()
     ok = False
     try:

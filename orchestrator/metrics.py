@@ -105,6 +105,11 @@ class OrchestratorMetrics:
         for (a, b), ratio in agreement.items():
             self._i["themis_perspective_agreement_ratio"].labels(self._a(a), self._b(b)).set(ratio)
 
+    def dag_started(self) -> None:
+        """A new DAG starts: drop the previous DAGs' step times, so the timeline shows the last DAG only."""
+        for name in ("themis_reasoning_step_start_timestamp_seconds", "themis_reasoning_step_end_timestamp_seconds"):
+            self._i[name].clear()
+
     def step(self, name: str, started: float, ended: float) -> None:
         """A reasoning step ran from ``started`` to ``ended`` (Unix seconds)."""
         step = self._step(name)
@@ -132,4 +137,3 @@ class OrchestratorMetrics:
     def queue_depth(self, depth: int) -> None:
         """The store holds ``depth`` tasks waiting for an owner."""
         self._i["themis_orchestrator_task_queue_depth"].set(depth)
-

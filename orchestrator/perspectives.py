@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from observatory.orchestrator.checkpoint import Checkpoint
+from observatory.orchestrator.documents import chunks
 from observatory.orchestrator.schemas import (
     AnalysisRequest,
     AnalysisResponse,
@@ -115,9 +116,17 @@ def _record_consensus(
     orchestrator.metrics.consensus(seconds, [view["shard"] for view in views], agreement)
 
 
+def reading_order(pieces: int, depth: int) -> list[int]:
+    """The chunk each step of an analysis chain reads: the chunks in order, then from the first again,
+    for at least ``depth`` steps; a document of more chunks than ``depth`` takes one step per chunk."""
+    return [step % pieces for step in range(max(depth, pieces))]
+
+
 async def run_analysis(orchestrator: Orchestrator, request: AnalysisRequest, checkpoint: Checkpoint) -> dict:
-    """Seed 000's distributed analysis: one chain of ``depth`` steps per analysis type on its domain's
-    shard (all chains at once in ``parallel_cot``), then the perspectives scored against the document."""
+    """Seed 000's distributed analysis: one chain per analysis type on its domain's shard (all chains at
+    once in ``parallel_cot``) whose steps read the whole document, chunk after chunk (see
+    :func:`reading_order`), then the perspectives scored against the document's opening chunk (one
+    embedding holds one chunk)."""
     document = await orchestrator.in_store("get_document", request.document_id)
     if document is None:
         raise not_found("document_id", f"document_id: no document {request.document_id!r}")
@@ -126,18 +135,19 @@ async def run_analysis(orchestrator: Orchestrator, request: AnalysisRequest, che
         if kind not in mapping:
             where = f"analysis_types.{index}"
             raise input_error(where, f"{where}: unknown analysis type {kind!r} (known: {', '.join(sorted(mapping))})")
-    excerpt = document.text[: orchestrator.settings.chunk_chars]
+    pieces = chunks(document.text, orchestrator.settings.chunk_chars)
+    reads = reading_order(len(pieces), request.depth)
     started = time.perf_counter()
 
     def chain(kind: str) -> Callable[[], Awaitable[dict[str, Any]]]:
         async def run() -> dict[str, Any]:
             findings: list[str] = []
             shard = ""
-            for number in range(1, request.depth + 1):
+            for number, piece in enumerate(reads, start=1):
                 previous = findings[-1] if findings else ""
 
-                async def work(number: int = number, previous: str = previous) -> dict[str, Any]:
-                    prompt = f"As the {kind} analyst, read: {excerpt}\nSo far: {previous}\nStep {number}:"
+                async def work(number: int = number, previous: str = previous, piece: int = piece) -> dict[str, Any]:
+                    prompt = f"As the {kind} analyst, read: {pieces[piece]}\nSo far: {previous}\nStep {number}:"
                     generated = await orchestrator.generate(mapping[kind], prompt, request.max_tokens)
                     return {"output": generated.text, "shard": generated.shard.name}
 
@@ -149,16 +159,16 @@ async def run_analysis(orchestrator: Orchestrator, request: AnalysisRequest, che
         return run
 
     parallel = request.mode == "parallel_cot"
-    steps = len(request.analysis_types) * request.depth
+    steps = len(request.analysis_types) * len(reads)
     ok = False
     try:
         views = await _each(parallel, [chain(kind) for kind in request.analysis_types])
-        scores = await checkpoint.run_step("scores", lambda: score(orchestrator, excerpt, views))
+        scores = await checkpoint.run_step("scores", lambda: score(orchestrator, pieces[0], views))
         ok = True
     finally:
         seconds = time.perf_counter() - started
         mode = "parallel" if parallel else "sequential"
-        orchestrator.metrics.reasoning("hierarchical", steps, request.depth, 3, mode, seconds, ok)
+        orchestrator.metrics.reasoning("hierarchical", steps, len(reads), 3, mode, seconds, ok)
     _record_consensus(orchestrator, seconds, views, scores)
     return AnalysisResponse(
         success=True,

@@ -8,20 +8,31 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from observatory.orchestrator.deps import OrchestratorDep
 from observatory.orchestrator.documents import chunks, upload_text
+from observatory.orchestrator.durable.store import check_text
 from observatory.orchestrator.schemas import DocumentIn, DocumentOut
 from observatory.orchestrator.service import Orchestrator
 from observatory.orchestrator.shards import relayed_error
-from observatory.runtime.errors import ShardError
+from observatory.runtime.errors import ShardError, input_error
 from observatory.runtime.schemas import MAX_BATCH
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+UPLOAD_PATH = "/api/v1/documents/upload"
 
 
-async def store_document(orchestrator: Orchestrator, domain: str, title: str, text: str) -> DocumentOut:
+async def store_document(
+    orchestrator: Orchestrator, domain: str, title: str, text: str, source: str | None = None
+) -> DocumentOut:
     """Index ``text``'s chunks on the domain's primary shard, then keep the document in the store.
 
     Indexing comes first, so a shard that cannot take the chunks leaves no document behind (503).
+    Text the store cannot keep (a NUL character) is refused first, with 422 naming ``source`` (the
+    field the text came from) or else ``title`` or ``text``.
     """
+    try:
+        check_text(title=title, text=text)
+    except ValueError as error:
+        field = source or str(error).partition(":")[0]
+        raise input_error(field, f"{field}: {str(error).partition(': ')[2]}") from None
     pieces = chunks(text, orchestrator.settings.chunk_chars)
     if not pieces:
         raise ShardError(422, "text: holds no words", "text")
@@ -43,7 +54,7 @@ async def add_document(body: DocumentIn, orchestrator: OrchestratorDep) -> Docum
     return await store_document(orchestrator, domain, body.title, body.text)
 
 
-@router.post("/upload", responses={413: {}, 415: {}, 422: {}, 503: {}})
+@router.post(UPLOAD_PATH.removeprefix(router.prefix), responses={413: {}, 415: {}, 422: {}, 503: {}})
 async def upload_document(
     orchestrator: OrchestratorDep, file: Annotated[UploadFile, File()], domain: Annotated[str, Form()]
 ) -> DocumentOut:
@@ -54,4 +65,4 @@ async def upload_document(
     if len(data) > limit:
         raise ShardError(413, f"file: larger than {limit} bytes", "file")
     text = upload_text(file.filename or "", file.content_type, data)
-    return await store_document(orchestrator, domain, file.filename or "", text)
+    return await store_document(orchestrator, domain, file.filename or "", text, source="file")

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from observatory.orchestrator.metrics import OrchestratorMetrics
 from observatory.orchestrator.settings import OrchestratorSettings
 from observatory.orchestrator.shards import Answer, NoShardAnsweredError, ShardPool, ShardRef
-from observatory.runtime.errors import ShardError
+from observatory.runtime.errors import ShardError, input_error
 
 log = logging.getLogger(__name__)
 
@@ -130,5 +130,9 @@ class Orchestrator:
         return answer.shard.name, answer.body["vectors"]
 
     async def in_store(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call the synchronous store off the event loop."""
-        return await asyncio.to_thread(getattr(self.store, method), *args, **kwargs)
+        """Call the synchronous store off the event loop; the store's ValueError (text it cannot keep,
+        ``"<field>: <reason>"``) is a 422 naming that field."""
+        try:
+            return await asyncio.to_thread(getattr(self.store, method), *args, **kwargs)
+        except ValueError as error:
+            raise input_error(str(error).partition(":")[0], str(error)) from None

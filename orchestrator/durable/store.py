@@ -19,8 +19,9 @@ from observatory.orchestrator.durable.schema import documents, metadata, progres
 _ID = re.compile(r"[0-9a-f]{32}")
 
 
-def _text(**fields: str) -> None:
-    """Refuse text no database can store the same way (PostgreSQL's text holds no NUL character)."""
+def check_text(**fields: str) -> None:
+    """ValueError naming the first field whose text no database can store the same way (PostgreSQL's
+    text holds no NUL character)."""
     for name, value in fields.items():
         if "\x00" in value:
             raise ValueError(f"{name}: contains a NUL character")
@@ -67,7 +68,7 @@ class Store:
 
     def add_document(self, *, domain: str, title: str, text: str) -> str:
         """Store a document; returns its id. ValueError names a field that holds a NUL character."""
-        _text(domain=domain, title=title, text=text)
+        check_text(domain=domain, title=title, text=text)
         document_id = uuid.uuid4().hex
         with writing(self._engine) as connection:
             connection.execute(
@@ -89,7 +90,7 @@ class Store:
 
     def submit_task(self, kind: str, request: dict[str, Any]) -> str:
         """Queue a task of ``kind`` with a JSON-serialisable ``request``; returns its id."""
-        _text(kind=kind)
+        check_text(kind=kind)
         task_id = uuid.uuid4().hex
         now = self._clock()
         with writing(self._engine) as connection:
@@ -237,7 +238,7 @@ class Store:
         completed (its saved output is final). A step that failed, or that a previous owner left
         running, starts again under the current claim.
         """
-        _text(node=node)
+        check_text(node=node)
         now = self._clock()
         key = (progress.c.task_id == claim.task_id, progress.c.node == node)
         values = {

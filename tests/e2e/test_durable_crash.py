@@ -8,13 +8,9 @@ from pathlib import Path
 import pytest
 
 from support.counting_server import CountingServer
-from support.durable import DurableService, WorkerService, wait_for_status
+from support.durable import DAG, KILLED_IN, DurableService, WorkerService, wait_for_status
 
-# Two roots, a join, a fan-out and a final join: c is the node in flight when the process dies.
-DAG = {"a": [], "b": [], "c": ["a", "b"], "d": ["c"], "e": ["c"], "f": ["d", "e"]}
-KILLED_IN = "c"
-
-# How each process under test is started on a store; the orchestrator joins this list.
+# How each process under test is started on a store (the orchestrator's own test: test_orchestrator_crash.py).
 SERVICES: dict[str, Callable[[str, Path], DurableService]] = {"task-runner-process": WorkerService}
 
 

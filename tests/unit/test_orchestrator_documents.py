@@ -1,10 +1,11 @@
-"""Text out of uploads and chunking."""
+"""Text out of uploads, chunking, and the order in which an analysis reads the chunks."""
 
 from __future__ import annotations
 
 import pytest
 
 from observatory.orchestrator.documents import chunks, upload_text
+from observatory.orchestrator.perspectives import reading_order
 from observatory.runtime.errors import ShardError
 from support.orchestrator import pdf_with_text
 
@@ -45,3 +46,11 @@ def test_unreadable_uploads_are_refused_naming_the_file(name, content_type, data
     with pytest.raises(ShardError) as caught:
         upload_text(name, content_type, data)
     assert (caught.value.status, caught.value.field) == (status, "file")
+
+
+@pytest.mark.parametrize(("pieces", "depth"), [(1, 5), (3, 1), (3, 3), (4, 10), (12, 5)])
+def test_an_analysis_chain_reads_every_chunk_for_at_least_depth_steps(pieces: int, depth: int) -> None:
+    order = reading_order(pieces, depth)
+    assert set(order) == set(range(pieces))
+    assert len(order) == max(pieces, depth)
+    assert order[:pieces] == list(range(pieces))[: len(order)]  # the document in order, from its start
