@@ -17,7 +17,7 @@ def run_lint(config: ObservatoryConfig = DEFAULT_CONFIG) -> LintReport:
     from observatory.artefacts import panel_linker
 
     checker = QueryChecker(CATALOGUE, rules.recorded_series(config))
-    queries = [*dashboards.queries(dashboards.dashboards(config)), *rules.queries(config)]
+    queries = [*dashboards.queries(dashboards.dashboards(config), config), *rules.queries(config)]
     report = LintReport()
     used: set[str] = set()
     for query in queries:

@@ -1,0 +1,102 @@
+"""Each component's label selector, put into every PromQL selector that reads the component's metrics.
+
+A selector is PromQL label matchers (``job="themisdb-shards", namespace="ai"``), as a monitoring
+mixin's ``shardSelector``. Rules and dashboards write their expressions without it; :func:`with_selectors`
+adds it to every selector of a catalogue metric, from the metric's :class:`~observatory.metric.Source`,
+so no expression can forget it. Metrics more than one component exposes (the exporters' own metrics)
+are left unselected: no one component's selector covers them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import promql_parser
+
+from observatory.catalogue import CATALOGUE
+from observatory.config.model import ObservatoryConfig
+from observatory.metric import Source
+
+# String literals are copied as they are; identifiers outside them may be metric names.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|[a-zA-Z_:][a-zA-Z0-9_:]*')
+
+
+def parse_matchers(text: str) -> tuple[tuple[str, str, str], ...]:
+    """The (label, operator, value) matchers of ``text``; ValueError unless it is PromQL label matchers."""
+    try:
+        tree = promql_parser.parse(f"{{{text}}}")
+    except ValueError as error:
+        raise ValueError(f"not PromQL label matchers ({str(error).splitlines()[0]})") from None
+    if not isinstance(tree, promql_parser.VectorSelector) or tree.name or tree.matchers.or_matchers:
+        raise ValueError("not PromQL label matchers (write label=\"value\", joined by commas)")
+    return tuple((m.name, str(m.op).rsplit(".", 1)[-1], m.value) for m in tree.matchers.matchers)
+
+
+def selector(config: ObservatoryConfig, source: Source) -> str:
+    """The configured selector of ``source``'s targets, or ``job="<its job name>"`` when none is set."""
+    configured, job = {
+        Source.SHARD: (config.selectors.shards, config.jobs.shards),
+        Source.ORCHESTRATOR: (config.selectors.orchestrator, config.jobs.orchestrator),
+        Source.HOST_EXPORTER: (config.selectors.host, config.jobs.host),
+        Source.GPU_EXPORTER: (config.selectors.gpu, config.jobs.gpu),
+    }[source]
+    return configured or f'job="{job}"'
+
+
+def source_of(series_name: str) -> Source | None:
+    """The one component exposing ``series_name`` (``x``, ``x_bucket``…), None for others and shared ones."""
+    resolved = CATALOGUE.resolve_series(series_name)
+    if resolved is None or len(resolved[0].sources) != 1:
+        return None
+    return resolved[0].source
+
+
+def with_selectors(expr: str, config: ObservatoryConfig) -> str:
+    """``expr`` with its component's selector first in every selector of a catalogue metric."""
+    out, position = [], 0
+    for token in _TOKENS.finditer(expr):
+        source = source_of(token.group()) if token.group()[0] not in "\"'`" else None
+        if source is None:
+            continue
+        matchers = selector(config, source)
+        rest = expr[token.end() :]
+        out.append(expr[position : token.end()])
+        if rest.lstrip().startswith("{"):
+            brace = token.end() + len(rest) - len(rest.lstrip()) + 1
+            closes = expr[brace:].lstrip().startswith("}")
+            out.append(expr[token.end() : brace] + matchers + ("" if closes else ", "))
+            position = brace
+        else:
+            out.append(f"{{{matchers}}}")
+            position = token.end()
+    return "".join(out) + expr[position:]
+
+
+def equality_labels(text: str) -> dict[str, str]:
+    """The labels of ``text``'s ``=`` matchers: those ``absent()`` of a selector gives its output."""
+    return {name: value for name, op, value in parse_matchers(text) if op == "Equal"}
+
+
+def selected_labels(text: str) -> dict[str, str]:
+    """Labels a series needs to be selected by ``text``: its ``=`` matchers, and a plain alternative of ``=~``."""
+    labels = {}
+    for name, op, value in parse_matchers(text):
+        first = value.split("|", 1)[0]
+        if op == "Equal":
+            labels[name] = value
+        elif op == "Re" and re.escape(first) == first and re.fullmatch(value, first):
+            labels[name] = first
+    return labels
+
+
+def target_labels(config: ObservatoryConfig) -> Mapping[str, dict[str, str]]:
+    """Per job name, the labels each target of that job's component carries so its selector selects it."""
+    jobs = config.jobs
+    pairs: Iterable[tuple[str, Source]] = (
+        (jobs.shards, Source.SHARD),
+        (jobs.orchestrator, Source.ORCHESTRATOR),
+        (jobs.host, Source.HOST_EXPORTER),
+        (jobs.gpu, Source.GPU_EXPORTER),
+    )
+    return {job: selected_labels(selector(config, source)) for job, source in pairs}
