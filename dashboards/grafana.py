@@ -376,9 +376,7 @@ def _modernise(node: object, level: str = "dashboard") -> object:
     return result
 
 
-def render(
-    dashboard: Dashboard, suite: Iterable[Dashboard], runbooks: Runbooks, config: ObservatoryConfig
-) -> str:
+def render(dashboard: Dashboard, suite: Iterable[Dashboard], runbooks: Runbooks, config: ObservatoryConfig) -> str:
     """The dashboard's JSON: sorted keys, two-space indent, trailing newline; the same on every run."""
     suite = tuple(suite)
     data = json.loads(

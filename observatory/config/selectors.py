@@ -9,6 +9,8 @@ are left unselected: no one component's selector covers them.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Iterable, Mapping
 
@@ -19,6 +21,7 @@ from observatory.config.model import ObservatoryConfig
 from observatory.metric import Source
 
 # String literals are copied as they are; identifiers outside them may be metric names.
+_OPERATORS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|[a-zA-Z_:][a-zA-Z0-9_:]*')
 
 
@@ -29,7 +32,7 @@ def parse_matchers(text: str) -> tuple[tuple[str, str, str], ...]:
     except ValueError as error:
         raise ValueError(f"not PromQL label matchers ({str(error).splitlines()[0]})") from None
     if not isinstance(tree, promql_parser.VectorSelector) or tree.name or tree.matchers.or_matchers:
-        raise ValueError("not PromQL label matchers (write label=\"value\", joined by commas)")
+        raise ValueError('not PromQL label matchers (write label="value", joined by commas)')
     return tuple((m.name, str(m.op).rsplit(".", 1)[-1], m.value) for m in tree.matchers.matchers)
 
 
@@ -41,7 +44,15 @@ def selector(config: ObservatoryConfig, source: Source) -> str:
         Source.HOST_EXPORTER: (config.selectors.host, config.jobs.host),
         Source.GPU_EXPORTER: (config.selectors.gpu, config.jobs.gpu),
     }[source]
-    return configured or f'job="{job}"'
+    return _canonical(configured) if configured else f'job="{job}"'
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical(text: str) -> str:
+    # Written back from the parsed matchers, so that spacing or a trailing comma cannot break an expression.
+    return ", ".join(
+        f"{name}{_OPERATORS[op]}{json.dumps(value, ensure_ascii=False)}" for name, op, value in parse_matchers(text)
+    )
 
 
 def source_of(series_name: str) -> Source | None:
