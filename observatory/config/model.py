@@ -146,7 +146,7 @@ class SLOTargets:
 
 @dataclass(frozen=True)
 class Jobs:
-    """Scrape job names (seed 000's prometheus.yml); every ``job=`` selector and scrape config uses them."""
+    """Scrape job names (seed 000's prometheus.yml): the scrape configs, and the selectors left empty."""
 
     shards: str = "themisdb-shards"
     orchestrator: str = "themisdb-orchestrator"

@@ -101,6 +101,11 @@ def selected_labels(text: str) -> dict[str, str]:
     return labels
 
 
+def selector_label_names(config: ObservatoryConfig) -> frozenset[str]:
+    """Every label name a configured selector matches on: labels the component's targets carry."""
+    return frozenset(name for source in Source for name, _, _ in parse_matchers(selector(config, source)))
+
+
 def target_labels(config: ObservatoryConfig) -> Mapping[str, dict[str, str]]:
     """Per job name, the labels each target of that job's component carries so its selector selects it."""
     jobs = config.jobs

@@ -12,10 +12,13 @@ import pytest
 import yaml
 
 from observatory.artefacts import all_artefacts
+from observatory.catalogue import CATALOGUE
 from observatory.config import DEFAULT_CONFIG, ConfigError, config_from_mapping, config_yaml, load_config
 from observatory.config.selectors import source_of, with_selectors
+from observatory.lint import Query, QueryChecker, run_lint
 from observatory.lint.promql import _selectors, parse
 from observatory.metric import Source
+from observatory.rules import recorded_series
 
 NAMESPACED = 'job="themisdb-shards", namespace="ai"'
 
@@ -198,3 +201,12 @@ def test_the_default_file_documents_the_selectors() -> None:
     text = config_yaml()
     assert 'shards: job="themisdb-shards", namespace="ai"' in text
     assert yaml.safe_load(text)["selectors"] == {"shards": "", "orchestrator": "", "host": "", "gpu": ""}
+
+
+def test_lint_takes_the_selectors_labels_as_target_labels(tmp_path: Path) -> None:
+    config = _namespaced_config(tmp_path)
+    assert run_lint(config).findings == []
+    # Without them, the namespace matcher is a label no shard metric declares.
+    checker = QueryChecker(CATALOGUE, recorded_series(config))
+    [finding] = checker.check(Query("here", with_selectors("themis_shard_health_status", config)))
+    assert "label 'namespace' is not declared" in finding.problem
