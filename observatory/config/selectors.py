@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import promql_parser
 
@@ -20,8 +20,8 @@ from observatory.catalogue import CATALOGUE
 from observatory.config.model import ObservatoryConfig
 from observatory.metric import Source
 
-# String literals are copied as they are; identifiers outside them may be metric names.
 _OPERATORS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+# String literals are copied as they are; identifiers outside them may be metric names.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`|[a-zA-Z_:][a-zA-Z0-9_:]*')
 
 
@@ -36,14 +36,19 @@ def parse_matchers(text: str) -> tuple[tuple[str, str, str], ...]:
     return tuple((m.name, str(m.op).rsplit(".", 1)[-1], m.value) for m in tree.matchers.matchers)
 
 
-def selector(config: ObservatoryConfig, source: Source) -> str:
-    """The configured selector of ``source``'s targets, or ``job="<its job name>"`` when none is set."""
-    configured, job = {
+def _configured(config: ObservatoryConfig, source: Source) -> tuple[str, str]:
+    """The configured selector and the job name of ``source``."""
+    return {
         Source.SHARD: (config.selectors.shards, config.jobs.shards),
         Source.ORCHESTRATOR: (config.selectors.orchestrator, config.jobs.orchestrator),
         Source.HOST_EXPORTER: (config.selectors.host, config.jobs.host),
         Source.GPU_EXPORTER: (config.selectors.gpu, config.jobs.gpu),
     }[source]
+
+
+def selector(config: ObservatoryConfig, source: Source) -> str:
+    """The configured selector of ``source``'s targets, or ``job="<its job name>"`` when none is set."""
+    configured, job = _configured(config, source)
     return _canonical(configured) if configured else f'job="{job}"'
 
 
@@ -96,9 +101,17 @@ def selected_labels(text: str) -> dict[str, str]:
         first = value.split("|", 1)[0]
         if op == "Equal":
             labels[name] = value
-        elif op == "Re" and re.escape(first) == first and re.fullmatch(value, first):
+        elif op == "Re" and re.escape(first) == first and _matches(value, first):
             labels[name] = first
     return labels
+
+
+def _matches(pattern: str, text: str) -> bool:
+    # Prometheus's regular expressions are RE2's; one Python cannot compile selects nothing here.
+    try:
+        return re.fullmatch(pattern, text) is not None
+    except re.error:
+        return False
 
 
 def selector_label_names(config: ObservatoryConfig) -> frozenset[str]:
@@ -108,11 +121,4 @@ def selector_label_names(config: ObservatoryConfig) -> frozenset[str]:
 
 def target_labels(config: ObservatoryConfig) -> Mapping[str, dict[str, str]]:
     """Per job name, the labels each target of that job's component carries so its selector selects it."""
-    jobs = config.jobs
-    pairs: Iterable[tuple[str, Source]] = (
-        (jobs.shards, Source.SHARD),
-        (jobs.orchestrator, Source.ORCHESTRATOR),
-        (jobs.host, Source.HOST_EXPORTER),
-        (jobs.gpu, Source.GPU_EXPORTER),
-    )
-    return {job: selected_labels(selector(config, source)) for job, source in pairs}
+    return {_configured(config, source)[1]: selected_labels(selector(config, source)) for source in Source}
