@@ -9,6 +9,7 @@ gauge as unhealthy.
 from __future__ import annotations
 
 from observatory.config import ObservatoryConfig, number
+from observatory.config.selectors import selector
 from observatory.config.vocabulary import LATENCY_QUANTILE, REQUESTS_RATE, SLI_ERRORS, VRAM_USAGE
 from observatory.dashboards.model import Panel, PanelKind, QueryFormat, Target, Threshold, ValueMapping
 from observatory.dashboards.panels import (
@@ -24,6 +25,7 @@ from observatory.dashboards.panels import (
     select,
     table_columns,
 )
+from observatory.metric import Source
 
 DOWN, UNHEALTHY, DEGRADED, HEALTHY = -1.0, 0.0, 0.5, 1.0
 HEALTH_MAPPINGS = (
@@ -39,7 +41,7 @@ def health(config: ObservatoryConfig) -> str:
 
     The lowest replica (target) sets the shard's value.
     """
-    targets = f'up{{{CLUSTER}, job="{config.jobs.shards}", shard=~"$shard"}}'
+    targets = f'up{{{CLUSTER}, {selector(config, Source.SHARD)}, shard=~"$shard"}}'
     return f"min by (shard) ({select('themis_shard_health_status')} or on (job, instance) ({targets} - 1))"
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
+from observatory.config import ObservatoryConfig
+from observatory.config.selectors import with_selectors
 from observatory.dashboards.grafana_objects import (
     DescribedTemplate,
     HeatmapPanel,
@@ -274,7 +276,9 @@ class PanelLinks:
         return runbook_links(self.runbooks.get((self.dashboard.uid, panel.title), ()))
 
 
-def _variables(cluster_label: str | None) -> list[g.Template]:
+def _variables(config: ObservatoryConfig) -> list[g.Template]:
+    # A configured cluster makes the cluster variable a choice between the clusters Prometheus knows.
+    cluster_label = "cluster" if config.cluster else None
     cluster = (
         DescribedTemplate(
             name="cluster",
@@ -313,7 +317,7 @@ def _variables(cluster_label: str | None) -> list[g.Template]:
         DescribedTemplate(
             name="shard",
             label="Shard",
-            query=SHARD_QUERY,
+            query=with_selectors(SHARD_QUERY, config),
             dataSource=DATASOURCE,
             multi=True,
             includeAll=True,
@@ -326,7 +330,7 @@ def _variables(cluster_label: str | None) -> list[g.Template]:
 
 
 def to_grafanalib(
-    dashboard: Dashboard, suite: Iterable[Dashboard], runbooks: Runbooks, cluster_label: str | None
+    dashboard: Dashboard, suite: Iterable[Dashboard], runbooks: Runbooks, config: ObservatoryConfig
 ) -> g.Dashboard:
     """The grafanalib dashboard for ``dashboard``, linking to the rest of ``suite`` and to runbooks."""
     suite = tuple(suite)
@@ -343,8 +347,8 @@ def to_grafanalib(
         description=dashboard.description,
         tags=list(dashboard.tags),
         panels=panels,
-        templating=g.Templating(_variables(cluster_label)),
-        annotations=g.Annotations(annotations()),
+        templating=g.Templating(_variables(config)),
+        annotations=g.Annotations(annotations(config)),
         links=[],
         schemaVersion=SCHEMA_VERSION,
         time=g.Time(dashboard.time_from, "now"),
@@ -372,13 +376,11 @@ def _modernise(node: object, level: str = "dashboard") -> object:
     return result
 
 
-def render(
-    dashboard: Dashboard, suite: Iterable[Dashboard], runbooks: Runbooks, cluster_label: str | None = None
-) -> str:
+def render(dashboard: Dashboard, suite: Iterable[Dashboard], runbooks: Runbooks, config: ObservatoryConfig) -> str:
     """The dashboard's JSON: sorted keys, two-space indent, trailing newline; the same on every run."""
     suite = tuple(suite)
     data = json.loads(
-        json.dumps(to_grafanalib(dashboard, suite, runbooks, cluster_label).to_json_data(), cls=DashboardEncoder)
+        json.dumps(to_grafanalib(dashboard, suite, runbooks, config).to_json_data(), cls=DashboardEncoder)
     )
     modern = _modernise(data)
     # Set after the clean-up: grafanalib's own link and import fields are the legacy ones it drops.

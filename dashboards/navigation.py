@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from observatory.config import ObservatoryConfig
+from observatory.config.selectors import with_selectors
 from observatory.dashboards.model import Dashboard, Panel
 from observatory.dashboards.panels import select
 
@@ -75,7 +77,7 @@ def runbook_links(runbooks: Iterable[Runbook]) -> list[dict[str, object]]:
     return [{"title": f"Runbook: {runbook.alert}", "url": runbook.url, "targetBlank": True} for runbook in runbooks]
 
 
-def annotations() -> list[dict[str, object]]:
+def annotations(config: ObservatoryConfig) -> list[dict[str, object]]:
     """Firing alerts and shard restarts, marked on every time series panel of the dashboard."""
     return [
         {
@@ -93,14 +95,14 @@ def annotations() -> list[dict[str, object]]:
             "hide": False,
             "iconColor": "orange",
             # The start time changes exactly when a shard process starts again.
-            "expr": f"changes({select('themis_shard_start_time_seconds')}[$__interval]) > 0",
+            "expr": with_selectors(f"changes({select('themis_shard_start_time_seconds')}[$__interval]) > 0", config),
         },
     ]
 
 
-def annotation_queries() -> list[str]:
+def annotation_queries(config: ObservatoryConfig) -> list[str]:
     """The PromQL of every annotation, so lint and the live tests check them like panel queries."""
-    return [str(annotation["expr"]) for annotation in annotations()]
+    return [str(annotation["expr"]) for annotation in annotations(config)]
 
 
 def import_inputs() -> list[dict[str, object]]:

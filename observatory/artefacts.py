@@ -44,7 +44,7 @@ def runbooks(config: ObservatoryConfig) -> dashboards.Runbooks:
 
 def dashboard_files(config: ObservatoryConfig) -> Mapping[str, str]:
     """The generated dashboard JSON files for ``config``, keyed by repository-relative path."""
-    return dashboards.artefacts(dashboards.dashboards(config), runbooks(config), config.cluster)
+    return dashboards.artefacts(dashboards.dashboards(config), runbooks(config), config)
 
 
 def all_artefacts(config: ObservatoryConfig = DEFAULT_CONFIG) -> dict[str, str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from observatory.config import ObservatoryConfig
+from observatory.config.selectors import equality_labels, selected_labels, selector
 from observatory.config.vocabulary import CLUSTER_OVERVIEW
+from observatory.metric import Source
 from observatory.rules.histories import alternating, counter, counter_signal, gauge, signal, steady
 from observatory.rules.model import Alert, Case, Group, Labels, Series, number, seconds
 from observatory.rules.probes import Presence, Probe, presence_values, state
@@ -23,6 +25,12 @@ class Target:
     severity: str
     instance: str
     serves: str
+    # The component's configured label matchers: job="<job>" unless the configuration says otherwise.
+    selector: str
+
+    def labels(self, instance: str) -> Labels:
+        """One target's labels, sorted as its alerts carry them: ``instance`` and what the selector selects."""
+        return tuple(sorted({"instance": instance, **selected_labels(self.selector)}.items()))
 
 
 def targets(config: ObservatoryConfig) -> tuple[Target, ...]:
@@ -30,16 +38,36 @@ def targets(config: ObservatoryConfig) -> tuple[Target, ...]:
     jobs, ports = config.jobs, config.ports
     return (
         Target(
-            jobs.shards, "Shard", "critical", f"shard-legal:{ports.shard}", "inference, search and the shard's health"
+            jobs.shards,
+            "Shard",
+            "critical",
+            f"shard-legal:{ports.shard}",
+            "inference, search and the shard's health",
+            selector(config, Source.SHARD),
         ),
         Target(
-            jobs.orchestrator, "Orchestrator", "critical", f"orchestrator:{ports.orchestrator}", "cross-shard traffic"
+            jobs.orchestrator,
+            "Orchestrator",
+            "critical",
+            f"orchestrator:{ports.orchestrator}",
+            "cross-shard traffic",
+            selector(config, Source.ORCHESTRATOR),
         ),
         Target(
-            jobs.host, "HostExporter", "warning", f"shard-legal:{ports.host_exporter}", "host CPU, memory and network"
+            jobs.host,
+            "HostExporter",
+            "warning",
+            f"shard-legal:{ports.host_exporter}",
+            "host CPU, memory and network",
+            selector(config, Source.HOST_EXPORTER),
         ),
         Target(
-            jobs.gpu, "GPUExporter", "warning", f"shard-legal:{ports.gpu_exporter}", "GPU utilisation, memory and power"
+            jobs.gpu,
+            "GPUExporter",
+            "warning",
+            f"shard-legal:{ports.gpu_exporter}",
+            "GPU utilisation, memory and power",
+            selector(config, Source.GPU_EXPORTER),
         ),
     )
 
@@ -51,7 +79,7 @@ def _up(target: Target, job: str, value: float) -> Series:
 def _instances(target: Target) -> tuple[Labels, Labels]:
     """Two targets of the job (sorted labels, as the alert carries them)."""
     host, port = target.instance.rsplit(":", 1)
-    return tuple((("instance", f"{name}:{port}"), ("job", target.job)) for name in (host, f"{host}-2"))
+    return tuple(target.labels(f"{name}:{port}") for name in (host, f"{host}-2"))
 
 
 def _up_presence(subject: Labels, seen) -> tuple[Series, ...]:
@@ -60,7 +88,9 @@ def _up_presence(subject: Labels, seen) -> tuple[Series, ...]:
 
 def _target_alerts(target: Target, config: ObservatoryConfig) -> tuple[Alert, Alert]:
     d = config.for_durations
-    selector = f'up{{job="{target.job}"}}'
+    # absent() gives its output the selector's equality matchers as labels.
+    absent = tuple(sorted(equality_labels(target.selector).items()))
+    selector = f"up{{{target.selector}}}"
     down = Alert(
         name=f"Themis{target.title}TargetDown",
         expr=f"{selector} < 1",
@@ -79,7 +109,7 @@ def _target_alerts(target: Target, config: ObservatoryConfig) -> tuple[Alert, Al
         panel=PANEL,
         seeds=(f"prometheus.yml job {target.job}: up == 0",),
         check=Probe(signal("up"), "<", 1.0, _instances(target), quiet=1.0),
-        firing=Case((_up(target, target.job, 0),), 0.0, (("instance", target.instance), ("job", target.job))),
+        firing=Case((_up(target, target.job, 0),), 0.0, target.labels(target.instance)),
         silent=Case((_up(target, target.job, 1),)),
     )
     missing = Alert(
@@ -102,8 +132,8 @@ def _target_alerts(target: Target, config: ObservatoryConfig) -> tuple[Alert, Al
         ),
         panel=PANEL,
         seeds=(f"prometheus.yml job {target.job}: absent",),
-        check=Presence(_up_presence, _instances(target), output=lambda _: (("job", target.job),), per_subject=False),
-        firing=Case((_up(target, "unrelated", 1),), 1.0, (("job", target.job),)),
+        check=Presence(_up_presence, _instances(target), output=lambda _: absent, per_subject=False),
+        firing=Case((_up(target, "unrelated", 1),), 1.0, absent),
         silent=Case((_up(target, target.job, 1),)),
     )
     return down, missing

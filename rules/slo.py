@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from observatory.catalogue import CATALOGUE
 from observatory.config import BurnTier, ObservatoryConfig
+from observatory.config.selectors import selector
 from observatory.config.vocabulary import (
     BUDGET_REMAINING,
     CLUSTER_OVERVIEW,
@@ -25,6 +26,7 @@ from observatory.config.vocabulary import (
     UPTIME_BUDGET_REMAINING,
     UPTIME_ERRORS,
 )
+from observatory.metric import Source
 from observatory.rules.histories import (
     SAMPLES,
     SHARD,
@@ -177,13 +179,13 @@ def latency_slo(config: ObservatoryConfig) -> SLO:
 
 def uptime_slo(config: ObservatoryConfig) -> SLO:
     """Failed scrapes of a shard target are bad: a dead shard answers no request the other SLOs could count."""
-    job = config.jobs.shards
+    job, targets = config.jobs.shards, selector(config, Source.SHARD)
     instances = tuple(
         (("instance", f"shard-{name}:{config.ports.shard}"), ("job", job)) for name in ("legal", "finance")
     )
 
     def error_ratio(window: str) -> str:
-        return f'1 - avg by (instance, job) (avg_over_time(up{{job="{job}"}}[{window}]))'
+        return f"1 - avg by (instance, job) (avg_over_time(up{{{targets}}}[{window}]))"
 
     def history(ratio: float) -> tuple[Series, ...]:
         return (Series("up", instances[0], held(1 - ratio, SAMPLES + 1)),)

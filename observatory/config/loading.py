@@ -17,6 +17,7 @@ import yaml
 
 from observatory.config import model
 from observatory.config.model import DEFAULT_CONFIG, ObservatoryConfig
+from observatory.config.selectors import parse_matchers
 from observatory.config.values import seconds
 
 SEVERITIES = ("critical", "warning", "info")
@@ -87,7 +88,18 @@ def _boolean(key: str, value: object) -> bool:
     return value
 
 
+def _selector(key: str, value: object) -> str:
+    text = _string(key, value)
+    if text:
+        try:
+            parse_matchers(text)
+        except ValueError as error:
+            raise ConfigError(f"{key}: {error}") from None
+    return text
+
+
 _SCALARS = {
+    model.Selector: _selector,
     model.Duration: _duration,
     model.Ratio: _ratio,
     model.Port: _port,
@@ -186,5 +198,7 @@ def config_yaml(config: ObservatoryConfig = DEFAULT_CONFIG) -> str:
     header = (
         "# Themis Observatory configuration. Copy it, change what you need (or delete what you keep),\n"
         "# then run: observatory generate --config FILE --out .\n"
+        "# selectors: PromQL label matchers every query of a component's metrics carries, such as\n"
+        '#   shards: job="themisdb-shards", namespace="ai"   (empty: job="<its name under jobs>")\n'
     )
     return header + yaml.safe_dump(config_as_dict(config), sort_keys=False, width=100_000, allow_unicode=True)

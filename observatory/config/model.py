@@ -18,6 +18,8 @@ Ratio = NewType("Ratio", float)
 Port = NewType("Port", int)
 Url = NewType("Url", str)
 Severity = NewType("Severity", str)
+# PromQL label matchers, such as ``job="themisdb-shards", namespace="ai"``.
+Selector = NewType("Selector", str)
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,27 @@ class SLOTargets:
 
 @dataclass(frozen=True)
 class Jobs:
-    """Scrape job names (seed 000's prometheus.yml); every ``job=`` selector and scrape config uses them."""
+    """Scrape job names (seed 000's prometheus.yml): the scrape configs, and the selectors left empty."""
 
     shards: str = "themisdb-shards"
     orchestrator: str = "themisdb-orchestrator"
     host: str = "node-exporter"
     gpu: str = "nvidia-gpu-exporter"
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """PromQL label matchers selecting each component's targets (a mixin's ``shardSelector``).
+
+    Every selector of the component's metrics in the rules, recording rules, SLOs and dashboards, and its
+    ``up`` series, carries them: ``job="themisdb-shards", namespace="ai"`` keeps another namespace's shards
+    out. Empty selects by job name alone: ``job="<jobs.shards>"``.
+    """
+
+    shards: Selector = Selector("")
+    orchestrator: Selector = Selector("")
+    host: Selector = Selector("")
+    gpu: Selector = Selector("")
 
 
 @dataclass(frozen=True)
@@ -311,6 +328,7 @@ class ObservatoryConfig:
     windows: Windows = field(default_factory=Windows)
     slo: SLOTargets = field(default_factory=SLOTargets)
     jobs: Jobs = field(default_factory=Jobs)
+    selectors: Selectors = field(default_factory=Selectors)
     ports: Ports = field(default_factory=Ports)
     prometheus: Prometheus = field(default_factory=Prometheus)
     kubernetes: Kubernetes = field(default_factory=Kubernetes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from observatory.catalogue import CATALOGUE
 from observatory.config import DEFAULT_CONFIG, ObservatoryConfig
+from observatory.config.selectors import selector_label_names
 from observatory.lint.promql import Query, QueryChecker
 from observatory.lint.report import Finding, LintReport
 
@@ -16,8 +17,8 @@ def run_lint(config: ObservatoryConfig = DEFAULT_CONFIG) -> LintReport:
     from observatory import dashboards, rules
     from observatory.artefacts import panel_linker
 
-    checker = QueryChecker(CATALOGUE, rules.recorded_series(config))
-    queries = [*dashboards.queries(dashboards.dashboards(config)), *rules.queries(config)]
+    checker = QueryChecker(CATALOGUE, rules.recorded_series(config), selector_label_names(config))
+    queries = [*dashboards.queries(dashboards.dashboards(config), config), *rules.queries(config)]
     report = LintReport()
     used: set[str] = set()
     for query in queries:

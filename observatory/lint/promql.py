@@ -116,12 +116,16 @@ def _matcher_names(selector: promql_parser.VectorSelector) -> Iterator[str]:
 class QueryChecker:
     """Checks expressions against a catalogue and the series the project's rules record.
 
-    ``recorded`` maps each recording rule's output name to the label names it keeps.
+    ``recorded`` maps each recording rule's output name to the label names it keeps; ``target_labels`` are
+    labels every target carries beyond :data:`TARGET_LABELS` (those the configured selectors match on).
     """
 
-    def __init__(self, catalogue: Catalogue, recorded: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self, catalogue: Catalogue, recorded: Mapping[str, Iterable[str]], target_labels: Iterable[str] = ()
+    ) -> None:
         self.catalogue = catalogue
         self.recorded = {name: frozenset(labels) for name, labels in recorded.items()}
+        self.target_labels = TARGET_LABELS | frozenset(target_labels)
 
     def referenced_metrics(self, expr: str) -> set[str]:
         """Catalogue metric names an expression selects (empty if it does not parse)."""
@@ -155,14 +159,14 @@ class QueryChecker:
         resolved = self.catalogue.resolve_series(name)
         if resolved:
             metric, suffix = resolved
-            labels = set(metric.label_names) | TARGET_LABELS
+            labels = set(metric.label_names) | self.target_labels
             if suffix == "_bucket":
                 labels.add("le")
             return frozenset(labels), metric.type, suffix
         if name in self.recorded:
             return self.recorded[name] | EXTERNAL_LABELS, None, ""
         if name in BUILTIN_SERIES:
-            return BUILTIN_SERIES[name], None, ""
+            return BUILTIN_SERIES[name] | self.target_labels, None, ""
         return None
 
     def _walk(self, node: object, report, raw_allowed: bool) -> None:

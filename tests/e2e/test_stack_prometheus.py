@@ -132,7 +132,7 @@ def test_prometheus_accepts_every_dashboard_query_and_live_panels_have_data(stac
     stack.wait_until("shard:themis_slo_error_budget_remaining:ratio")
     checker = QueryChecker(CATALOGUE, {})
     empty = []
-    for query in dashboards.queries(dashboards.dashboards(DEFAULT_CONFIG)):
+    for query in dashboards.queries(dashboards.dashboards(DEFAULT_CONFIG), DEFAULT_CONFIG):
         expr = substitute_grafana_variables(query.expr.replace("$shard", ".*").replace("$cluster", ".*"))
         result = stack.query(expr)  # raises on any error Prometheus reports
         sources = {source for name in checker.referenced_metrics(query.expr) for source in CATALOGUE[name].sources}

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from observatory import dashboards
 from observatory.catalogue import CATALOGUE
 from observatory.config import DEFAULT_CONFIG
+from observatory.config.selectors import with_selectors
 from observatory.dashboards.cost_roi import CostQueries, per_day
 from observatory.exposition import instrument
 from observatory.lint.promql import substitute_grafana_variables
@@ -102,6 +103,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Iterat
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
         "scrape_configs": [
             scrape,
+            # The exporters' metrics come from the same expositions; their queries select their own jobs.
+            *({**scrape, "job_name": job} for job in (DEFAULT_CONFIG.jobs.host, DEFAULT_CONFIG.jobs.gpu)),
             {"job_name": DEFAULT_CONFIG.jobs.orchestrator, "static_configs": [{"targets": [orchestrator.address]}]},
         ],
         "rule_files": [str(path) for path in sorted(repo_root.glob("rules/*.yml"))],
@@ -206,16 +209,18 @@ def test_break_even_savings_leave_the_hardware_to_the_purchase_line(cluster: tup
     costs = CostQueries(DEFAULT_CONFIG.costs, reach="65d")
     # The timeline accumulates the hourly operating savings (API value minus electricity) ...
     timeline = queries["ROI Timeline (Break-Even Tracking) / savings since the range start"]
-    assert costs.operating_savings in timeline and costs.hardware not in timeline
+    operating, hardware = (with_selectors(expr, DEFAULT_CONFIG) for expr in (costs.operating_savings, costs.hardware))
+    assert operating in timeline and hardware not in timeline
     # ... which are 0 without traffic: the GPU's amortisation is not subtracted a second time, since the purchase
     # price it spreads over months is the line the savings are compared with.
-    [hourly] = _query(prometheus, costs.operating_savings)
+    [hourly] = _query(prometheus, operating)
     assert float(hourly["value"][1]) == 0
     [purchase] = _query(prometheus, queries["ROI Timeline (Break-Even Tracking) / GPU purchase price"])
     assert float(purchase["value"][1]) == DEFAULT_CONFIG.costs.gpu_purchase_eur
     # The daily net savings do count the amortisation: one GPU's month spread over its 30 days of 24 hours.
-    assert queries["Savings vs. GPT-4 (Daily) / saved (€/day)"] == per_day(costs.over("$__interval").net_savings)
-    [net] = _query(prometheus, costs.net_savings)
+    daily = per_day(costs.over("$__interval").net_savings)
+    assert queries["Savings vs. GPT-4 (Daily) / saved (€/day)"] == with_selectors(daily, DEFAULT_CONFIG)
+    [net] = _query(prometheus, with_selectors(costs.net_savings, DEFAULT_CONFIG))
     assert float(net["value"][1]) == pytest.approx(-DEFAULT_CONFIG.costs.gpu_cost_per_month_eur / 30 / 24)
     # Nothing saved: no break-even day to show (rather than a negative or an infinite one).
     assert _query(prometheus, queries["ROI Summary / Days to Break-Even"]) == []

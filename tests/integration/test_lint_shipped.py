@@ -25,8 +25,8 @@ def test_a_bad_dashboard_query_fails_lint_with_its_location(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = Query("dashboard 'Cluster Overview' / panel 'Broken'", "rate(themis_vram_usage_bytes[5m])")
-    shipped = observatory.dashboards.queries(observatory.dashboards.dashboards(DEFAULT_CONFIG))
-    monkeypatch.setattr(observatory.dashboards, "queries", lambda suite: [*shipped, bad])
+    shipped = observatory.dashboards.queries(observatory.dashboards.dashboards(DEFAULT_CONFIG), DEFAULT_CONFIG)
+    monkeypatch.setattr(observatory.dashboards, "queries", lambda suite, config: [*shipped, bad])
     assert main(["lint"]) == 1
     output = capsys.readouterr().out
     assert "dashboard 'Cluster Overview' / panel 'Broken': rate() on themis_vram_usage_bytes" in output

@@ -40,3 +40,25 @@ def test_tests_generated_for_other_thresholds_pass_and_catch_the_old_rules(promt
     old = promtool_test_outcomes(promtool, tmp_path / "old", changed)
     assert all("FAILED" in report for report in old.values()) and len(old) == 2
     assert "ThemisVRAMUsageHigh: just beyond the threshold fires" in old[changed[0]]
+
+
+@pytest.mark.slow
+def test_tests_generated_for_namespaced_selectors_pass(promtool: str, tmp_path: Path) -> None:
+    selectors = replace(
+        DEFAULT_CONFIG.selectors,
+        shards='job="themisdb-shards", namespace="ai"',
+        gpu='job="nvidia-gpu-exporter", namespace=~"ai|ml"',
+    )
+    files = all_artefacts(replace(DEFAULT_CONFIG, selectors=selectors))
+    write_artefacts(tmp_path, files)
+    paths = sorted(path for path in files if path.startswith("rules/tests/"))
+    outcomes = promtool_test_outcomes(promtool, tmp_path, paths)
+    assert set(outcomes) == set(paths) and len(paths) > 40
+    failed = {path: report for path, report in outcomes.items() if report != "SUCCESS"}
+    assert not failed, failed
+    # Inputs from another namespace leave the namespaced rules empty: the selector filters what they read.
+    other = replace(selectors, shards='job="themisdb-shards", namespace="ml"')
+    foreign = all_artefacts(replace(DEFAULT_CONFIG, selectors=other))
+    write_artefacts(tmp_path / "foreign", {**foreign, **{p: t for p, t in files.items() if "/tests/" not in p}})
+    recording = ["rules/tests/themis-recording.yml"]
+    assert "FAILED" in promtool_test_outcomes(promtool, tmp_path / "foreign", recording)[recording[0]]

@@ -280,7 +280,10 @@ def test_variables_datasource_and_multi_select_shard() -> None:
         assert variables["datasource"]["type"] == "datasource"
         assert variables["datasource"]["query"] == "prometheus"
         shard = variables["shard"]
-        assert shard["query"] == 'label_values(themis_shard_health_status{cluster=~"$cluster"}, shard)'
+        assert (
+            shard["query"]
+            == 'label_values(themis_shard_health_status{job="themisdb-shards", cluster=~"$cluster"}, shard)'
+        )
         assert shard["multi"] and shard["includeAll"]
         assert shard["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
 
@@ -304,19 +307,19 @@ def test_cost_prices_are_numbers_from_the_configuration() -> None:
 
 def test_every_query_passes_the_lint() -> None:
     checker = QueryChecker(CATALOGUE, rules.recorded_series(DEFAULT_CONFIG))
-    queries = dashboards.queries(SUITE)
+    queries = dashboards.queries(SUITE, DEFAULT_CONFIG)
     assert len(queries) > 100
     findings = [f.render() for q in queries for f in checker.check(q)]
     assert not findings, "\n".join(findings)
 
 
 def test_queries_name_their_dashboard_and_panel() -> None:
-    wheres = {q.where for q in dashboards.queries(SUITE)}
+    wheres = {q.where for q in dashboards.queries(SUITE, DEFAULT_CONFIG)}
     assert "dashboard 'Themis Cost & ROI' / panel 'ROI Summary'" in wheres
 
 
 def test_the_shard_filter_applies_where_the_metric_has_a_shard_label() -> None:
-    exprs = [q.expr for q in dashboards.queries(SUITE)]
+    exprs = [q.expr for q in dashboards.queries(SUITE, DEFAULT_CONFIG)]
     assert all('shard=~"$shard"' in e for e in exprs if "themis_inference_requests_total" in e)
 
 

@@ -85,7 +85,9 @@ def test_changing_one_threshold_changes_the_alert_its_test_and_its_runbook() -> 
     fires = _tests(changed)["ThemisVRAMUsageHigh fires from the raw metrics"]
     assert fires != _tests(default)["ThemisVRAMUsageHigh fires from the raw metrics"]
     assert "80.85%" in fires["alert_rule_test"][0]["exp_alerts"][0]["exp_annotations"]["description"]
-    assert 'themis_vram_usage_bytes{shard="legal",gpu="0",uuid="GPU-0"}' in str(fires["input_series"])
+    assert 'themis_vram_usage_bytes{shard="legal",gpu="0",uuid="GPU-0",job="nvidia-gpu-exporter"}' in str(
+        fires["input_series"]
+    )
     boundary = _tests(changed)["ThemisVRAMUsageHigh: at the threshold stays silent"]
     assert boundary["input_series"][0]["values"].split()[0] == "0.77"
     assert "above 77 %" in changed["docs/runbooks.md"] and "above 77 %" not in default["docs/runbooks.md"]
