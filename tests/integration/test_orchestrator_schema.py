@@ -3,12 +3,10 @@
 from collections.abc import Iterator
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from support.durable import OrchestratorReplica
 from support.runtime import ADMIN_TOKEN, model_cache, request_json, running_shard
+from support.schema import assert_no_server_error
 
 EXAMPLES_PER_OPERATION = 15
 
@@ -29,18 +27,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_no_operation_answers_a_server_error(base_url: str) -> None:
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 10
-
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)  # fmt: skip
-        def no_server_error(case):
-            case.call_and_validate(base_url=base_url, checks=[not_a_server_error], timeout=120)
-
-        no_server_error()
+    assert_no_server_error(base_url, EXAMPLES_PER_OPERATION, 10, timeout=120)
     status, health = request_json("GET", f"{base_url}/health")
     assert status == 200, health  # the fuzzing left the orchestrator serving
