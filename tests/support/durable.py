@@ -64,9 +64,7 @@ class WorkerService:
 
     def kill(self) -> None:
         assert self._process is not None
-        self._process.process.kill()
-        self._process.process.wait()
-        self._process.stop()
+        self._process.kill()
 
     def stop(self) -> None:
         if self._process is not None:
@@ -135,9 +133,7 @@ class OrchestratorReplica:
     def kill(self) -> None:
         """kill -9 it."""
         assert self._process is not None
-        self._process.process.kill()
-        self._process.process.wait()
-        self._process.stop()
+        self._process.kill()
 
     def stop(self) -> None:
         """Stop it (SIGTERM) if it runs."""

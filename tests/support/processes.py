@@ -69,6 +69,12 @@ class RunningProcess:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
 
+    def kill(self) -> int:
+        """kill -9 the process, as a crash would, and release its log; its exit status."""
+        self.process.kill()
+        self.process.wait()
+        return self.stop()
+
     def stop(self, timeout: float = 10.0) -> int:
         """Terminate the process and wait for it; returns its exit code."""
         if self.process.poll() is None:
