@@ -25,30 +25,40 @@ from observatory.verify.report import (
 SCRAPE_LABELS = frozenset({"job", "instance", "shard", "namespace", "pod", "service", "container", "endpoint"})
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _VARIABLE = re.compile(r"\$\{?\w+(?::\w+)?\}?")
+_RANGE = re.compile(r"\$__range\b|\$\{__range(?::\w+)?\}")
 _ALERTMANAGER_API = re.compile(r"/api/v[12]/alerts$")
 
 
-def panel_expr(expr: str) -> str:
+def panel_expr(expr: str, time_range: str = "5m") -> str:
     """A panel query as Prometheus can run it: a variable inside a matcher matches every value (Grafana's
-    "All"), interval variables become 5m and numeric parameters 1."""
+    "All"), ``$__range`` becomes ``time_range``, the other interval variables 5m and numeric parameters 1."""
     widened = _STRING.sub(lambda match: _VARIABLE.sub(".*", match.group(0)), expr)
-    return substitute_grafana_variables(widened)
+    return substitute_grafana_variables(_RANGE.sub(time_range, widened))
 
 
-def _panel(api: PrometheusApi, panel: Panel) -> PanelResult:
+def _opening_range(dashboard: Dashboard) -> str:
+    # A stat over "the dashboard's range" shows, when the dashboard opens, the events of its default range.
+    return dashboard.time_from.removeprefix("now-")
+
+
+def _panel(api: PrometheusApi, panel: Panel, time_range: str) -> PanelResult:
     has_data = False
     for target in panel.targets:
         try:
-            has_data = bool(api.query(panel_expr(target.expr))) or has_data
+            has_data = bool(api.query(panel_expr(target.expr, time_range))) or has_data
         except QueryError as error:
             return PanelResult(panel.title, "error", str(error))
     return PanelResult(panel.title, "data" if has_data else "empty")
 
 
 def check_panels(api: PrometheusApi, suite: Sequence[Dashboard]) -> tuple[DashboardResult, ...]:
-    """Per dashboard, which panels' queries return series now."""
+    """Per dashboard, which panels' queries return series now, over the range the dashboard opens on."""
     return tuple(
-        DashboardResult(dashboard.uid, dashboard.title, tuple(_panel(api, panel) for panel in dashboard.panels))
+        DashboardResult(
+            dashboard.uid,
+            dashboard.title,
+            tuple(_panel(api, panel, _opening_range(dashboard)) for panel in dashboard.panels),
+        )
         for dashboard in suite
     )
 

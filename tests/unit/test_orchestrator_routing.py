@@ -97,10 +97,36 @@ def test_metrics_serve_only_orchestrator_catalogue_entries_with_bounded_labels()
     steps = {s.labels["step"] for s in families["themis_reasoning_step_start_timestamp_seconds"].samples}
     assert len(steps) == CATALOGUE["themis_reasoning_step_start_timestamp_seconds"].labels[0].bound
     assert "other" in steps
-    domains = {s.labels["domain"] for s in families["themis_orchestrator_tasks"].samples}
-    assert domains == {"other"}
-    executed = [s for s in families["themis_cot_steps_executed"].samples if s.name.endswith("_total")]
+    routed = {s.labels["domain"]: s.value for s in families["themis_orchestrator_tasks"].samples
+              if s.name.endswith("_total") and s.value}  # fmt: skip
+    assert routed == {"other": 100.0}
+    executed = [s for s in families["themis_cot_steps_executed"].samples if s.name.endswith("_total") and s.value]
     assert [(s.labels["reasoning_depth"], s.value) for s in executed] == [("10", 10.0)]
+
+
+def _samples(metrics: OrchestratorMetrics) -> dict[tuple[str, frozenset], float]:
+    text = generate_latest(metrics.registry).decode()
+    families = text_string_to_metric_families(text)
+    return {(s.name, frozenset(s.labels.items())): s.value for family in families for s in family.samples}
+
+
+def test_series_with_known_label_values_exist_at_zero_before_the_first_event():
+    # increase() counts an event only between two samples: the scrape before the first task must see 0.
+    metrics = OrchestratorMetrics()
+    before = _samples(metrics)
+    for complexity in ("simple", "medium", "complex"):
+        assert before[("themis_reasoning_task_total", frozenset({("complexity", complexity)}))] == 0
+        assert before[("themis_reasoning_task_success_total", frozenset({("complexity", complexity)}))] == 0
+    for mode in ("parallel", "sequential"):
+        assert before[("themis_distributed_cot_latency_seconds_count", frozenset({("mode", mode)}))] == 0
+    assert before[("themis_orchestrator_unroutable_requests_total", frozenset({("domain", "legal")}))] == 0
+    # Gauges read nothing until something is measured; labels from configuration are not guessed.
+    assert not any(name.startswith("themis_reasoning_step_") for name, _ in before)
+    assert not any(name == "themis_cross_shard_queries_total" for name, _ in before)
+    metrics.reasoning("dag", 3, 3, 2, "parallel", 0.5, True)
+    after = _samples(metrics)
+    assert after[("themis_reasoning_task_success_total", frozenset({("complexity", "simple")}))] == 1
+    assert after[("themis_distributed_cot_latency_seconds_count", frozenset({("mode", "parallel")}))] == 1
 
 
 def test_server_refuses_bad_config_in_one_line_with_exit_2(tmp_path, capsys):

@@ -25,6 +25,13 @@ def test_a_variable_in_a_matcher_selects_every_value_and_parameters_become_numbe
     assert panel_expr(expr) == 'sum(rate(x_total{shard=~".*"}[5m])) * 1 / 1'
 
 
+def test_the_dashboards_range_is_the_range_it_opens_on() -> None:
+    # A stat of the events over the dashboard's range: an event an hour ago shows on a 6 h dashboard.
+    expr = "sum(increase(x_total[$__range])) / sum(increase(y_total[${__range}])) / $__range_s"
+    assert panel_expr(expr, "6h") == "sum(increase(x_total[6h])) / sum(increase(y_total[6h])) / 1"
+    assert panel_expr("rate(x_total[$__rate_interval])", "6h") == "rate(x_total[5m])"
+
+
 def _report(**changes) -> Report:
     values = {
         "prometheus": "http://p:9090",
