@@ -73,10 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=count, default=3, help="repeats per figure (default 3)")
     parser.add_argument("--seconds", type=positive, default=3.0, help="seconds per measurement (default 3)")
     parser.add_argument("--levels", type=_numbers(count), default=list(LEVELS), help="inference concurrencies")
-    # 1M vectors take about seven minutes per index kind to send through the JSON API on a busy two-core
-    # machine, past make bench's twenty; ask for them with --vector-sizes 10000,100000,1000000.
-    parser.add_argument("--vector-sizes", type=_numbers(count), default=[10_000, 100_000],
-                        help="collection sizes (default 10000,100000)")  # fmt: skip
+    parser.add_argument("--vector-sizes", type=_numbers(count), default=[10_000, 100_000, 1_000_000],
+                        help="collection sizes (default 10000,100000,1000000)")  # fmt: skip
     parser.add_argument("--only", type=lambda text: text.split(","), default=list(SUITES), help="suites to run")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.only) - set(SUITES))

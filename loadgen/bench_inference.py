@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from observatory.loadgen.bench_common import Rates, closed_loop, figures_of, spread
+from observatory.loadgen.bench_common import Rates, closed_loop, encode, figures_of, spread
 from observatory.loadgen.figures import HIGHER, LOWER
 from observatory.loadgen.profiles import PROMPTS
 
@@ -57,7 +57,7 @@ def bench_inference(
     on all of them alike rather than on whichever ran last.
     """
     urls = {name: f"{base}/api/v1/inference" for name, base in targets.items()}
-    bodies = {name: bodies_for(name, domain) for name in targets}
+    bodies = {name: encode(bodies_for(name, domain)) for name in targets}
     for name, url in urls.items():
         closed_loop(url, bodies[name], 1, min(seconds, 1.0), _tokens)  # warm-up: model caches, connections
     results: dict[str, dict] = {name: {} for name in targets}

@@ -14,12 +14,13 @@ import contextlib
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from observatory.loadgen.bench_common import closed_loop, figures_of, spread
+from observatory.loadgen.bench_common import closed_loop, encode, figures_of, spread
 from observatory.loadgen.figures import HIGHER, LOWER
 from observatory.runtime.bench import shard_process
 from observatory.runtime.settings import ShardSettings
@@ -42,10 +43,24 @@ def clustered(count: int, seed: int = 0) -> np.ndarray:
     return centres[rng.integers(0, len(centres), count)] + noise
 
 
+class DocumentBatches(Sequence[bytes]):
+    """``POST /api/v1/documents`` bodies of :data:`BATCH` rows each, encoded as a client sends them: one at a
+    time, so that a million vectors never sit in memory as Python floats or JSON at once."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self._vectors = vectors
+
+    def __len__(self) -> int:
+        return -(-len(self._vectors) // BATCH)
+
+    def __getitem__(self, number: int) -> bytes:  # type: ignore[override]
+        rows = self._vectors[number * BATCH : (number + 1) * BATCH].tolist()
+        return encode([{"documents": [{"vector": row} for row in rows]}])[0]
+
+
 def _ingest_service(base: str, vectors: np.ndarray) -> float:
     """Seconds to add ``vectors`` through the service."""
-    bodies = [{"documents": [{"vector": row} for row in vectors[i : i + BATCH].tolist()]}
-              for i in range(0, len(vectors), BATCH)]  # fmt: skip
+    bodies = DocumentBatches(vectors)
     started = time.perf_counter()
     sent = closed_loop(f"{base}/api/v1/documents", bodies, min(INGEST_CLIENTS, len(bodies)), 0, once=True)
     if sent.failures:
@@ -63,7 +78,7 @@ def _search_in_process(index: VectorIndex, queries: np.ndarray, seconds: float, 
     return done / (time.perf_counter() - started)
 
 
-def _measure(base: str, index: VectorIndex, bodies: list[dict], queries: np.ndarray, seconds: float,
+def _measure(base: str, index: VectorIndex, bodies: list[bytes], queries: np.ndarray, seconds: float,
              repeats: int) -> dict:  # fmt: skip
     service = [closed_loop(f"{base}/api/v1/search", bodies, SEARCH_CLIENTS, seconds) for _ in range(repeats)]
     if any(r.failures for r in service):
@@ -96,7 +111,7 @@ def bench_kinds(sizes: list[int], data: np.ndarray, queries: np.ndarray, seconds
                 cache_dir: Path) -> dict:  # fmt: skip
     """Flat and IVF shards side by side: filled together (each parses its own JSON), then measured in turn."""
     defaults = ShardSettings(domain="bench")
-    bodies = [{"vector": q, "k": K} for q in queries.tolist()]
+    bodies = encode({"vector": q, "k": K} for q in queries.tolist())
     rows: dict[str, dict] = {kind: {} for kind in KINDS}
     indexes = {kind: VectorIndex(DIM, kind, defaults.ivf_nlist, defaults.ivf_nprobe) for kind in KINDS}
     with contextlib.ExitStack() as stack:

@@ -13,9 +13,10 @@ from observatory.orchestrator.schemas import DocumentIn, DocumentOut
 from observatory.orchestrator.service import Orchestrator
 from observatory.orchestrator.shards import relayed_error
 from observatory.runtime.errors import ShardError, input_error
+from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.schemas import MAX_BATCH
 
-router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"], route_class=JsonBodyRoute)
 UPLOAD_PATH = "/api/v1/documents/upload"
 
 

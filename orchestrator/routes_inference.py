@@ -7,8 +7,9 @@ from fastapi.responses import JSONResponse
 
 from observatory.orchestrator.deps import OrchestratorDep
 from observatory.orchestrator.schemas import InferenceRequest
+from observatory.runtime.json_body import JsonBodyRoute
 
-router = APIRouter(prefix="/api/v1", tags=["inference"])
+router = APIRouter(prefix="/api/v1", tags=["inference"], route_class=JsonBodyRoute)
 
 
 @router.post("/inference", responses={422: {}, 503: {"description": "no shard could answer"}})

@@ -25,8 +25,9 @@ from observatory.orchestrator.schemas import (
     TransferRequest,
     TransferResponse,
 )
+from observatory.runtime.json_body import JsonBodyRoute
 
-router = APIRouter(prefix="/api/v1", tags=["reasoning"])
+router = APIRouter(prefix="/api/v1", tags=["reasoning"], route_class=JsonBodyRoute)
 REFUSALS = {404: {}, 422: {}, 503: {"description": "no shard could answer"}}
 
 

@@ -8,8 +8,9 @@ from observatory.orchestrator.deps import OrchestratorDep
 from observatory.orchestrator.operations import parse
 from observatory.orchestrator.schemas import NodeProgress, TaskCreated, TaskIn, TaskOut
 from observatory.runtime.errors import not_found
+from observatory.runtime.json_body import JsonBodyRoute
 
-router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"], route_class=JsonBodyRoute)
 
 
 @router.post("", status_code=202, responses={422: {}})

@@ -10,9 +10,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.errors import ShardError
+from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.service import Shard
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=JsonBodyRoute)
 
 
 @router.get("/metrics", response_class=Response)

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Header
 
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.faults import FaultSettings
+from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.routes_admin import require_admin
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=JsonBodyRoute)
 _REFUSALS: dict[int | str, dict] = {401: {}, 403: {}}
 
 

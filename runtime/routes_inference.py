@@ -8,9 +8,10 @@ from fastapi.responses import Response, StreamingResponse
 from observatory.runtime.admission import arrival_of
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.inference import EVENT_STREAM
+from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.schemas import InferenceRequest, InferenceResponse
 
-router = APIRouter(prefix="/api/v1", tags=["inference"])
+router = APIRouter(prefix="/api/v1", tags=["inference"], route_class=JsonBodyRoute)
 
 STREAM_DOC = (
     'With "stream": true, server-sent events: "token" events ({"text": ...}) as tokens are generated, then one'

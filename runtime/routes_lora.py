@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from observatory.runtime.deps import ShardDep
+from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.schemas import ADAPTER_NAME_PATTERN, AdapterInfo, AdapterLoad, AdaptersResponse
 
-router = APIRouter(prefix="/api/v1/lora", tags=["lora"])
+router = APIRouter(prefix="/api/v1/lora", tags=["lora"], route_class=JsonBodyRoute)
 
 
 def _listing(shard: ShardDep) -> AdaptersResponse:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from observatory.runtime.deps import ShardDep
+from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.schemas import DocumentsRequest, DocumentsResponse, SearchRequest, SearchResponse
 
-router = APIRouter(prefix="/api/v1", tags=["vector search"])
+router = APIRouter(prefix="/api/v1", tags=["vector search"], route_class=JsonBodyRoute)
 
 
 @router.post("/documents", status_code=201, responses={409: {}})

@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from observatory.runtime.deps import ShardDep
 from observatory.runtime.errors import ShardError, conflict, input_error, not_found, unavailable
+from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.schemas import ADAPTER_NAME_PATTERN, MAX_BATCH, MAX_PROMPT_CHARS, SearchRequest, SearchResponse
 from observatory.runtime.service import Shard
 
-router = APIRouter(prefix="/api/v1", tags=["transfer"])
+router = APIRouter(prefix="/api/v1", tags=["transfer"], route_class=JsonBodyRoute)
 
 MAX_ADAPTER_BYTES = 2 * 1024**3
 SHA256_PATTERN = r"^[0-9a-f]{64}$"

