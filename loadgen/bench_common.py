@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pydantic_core
 import uvloop
@@ -42,6 +43,8 @@ class Rates:
     units_per_second: float
     latencies_ms: list[float]
     failures: int
+    # Each refusal's status and the start of its body, so that a failed suite says what the server answered.
+    refusals: Counter[str] = field(default_factory=Counter)
 
     def percentile(self, p: float) -> float:
         """The ``p``-th percentile latency in milliseconds (nearest rank)."""
@@ -54,6 +57,7 @@ async def _closed_loop(
 ) -> Rates:
     latencies: list[float] = []
     totals = {"units": 0.0, "failures": 0}
+    refusals: Counter[str] = Counter()
     pool = Pool(url, concurrency, timeout_s=600)
 
     async def client(offset: int) -> None:
@@ -66,6 +70,7 @@ async def _closed_loop(
                 totals["units"] += units(payload)
             else:
                 totals["failures"] += 1
+                refusals[f"{status} {payload[:160].decode(errors='replace')}"] += 1
             number += concurrency
 
     started = time.perf_counter()
@@ -75,7 +80,7 @@ async def _closed_loop(
     finally:
         pool.close()
     elapsed = time.perf_counter() - started
-    return Rates(len(latencies) / elapsed, totals["units"] / elapsed, latencies, int(totals["failures"]))
+    return Rates(len(latencies) / elapsed, totals["units"] / elapsed, latencies, int(totals["failures"]), refusals)
 
 
 def closed_loop(

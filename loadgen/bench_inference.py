@@ -9,6 +9,7 @@ the same repeat, the figure that survives a noisy machine: both sides of it shar
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from observatory.loadgen.bench_common import Rates, closed_loop, encode, figures_of, spread
 from observatory.loadgen.figures import HIGHER, LOWER
@@ -70,7 +71,9 @@ def bench_inference(
         for name, measured_runs in runs.items():
             failures = sum(r.failures for r in measured_runs)
             if failures:
-                raise BenchError(f"{name}: {failures} inference requests failed at concurrency {level}")
+                answers = sum((r.refusals for r in measured_runs), Counter())
+                said = dict(answers)
+                raise BenchError(f"{name}: {failures} inference requests failed at concurrency {level}: {said}")
             measured = _row(measured_runs)
             results[name][str(level)] = {key: spread(values) for key, values in measured.items()}
             for key, values in measured.items():

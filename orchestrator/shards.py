@@ -17,6 +17,7 @@ import httpx
 
 from observatory.orchestrator.settings import OrchestratorSettings
 from observatory.runtime.errors import ShardError, input_error
+from observatory.runtime.settings import KEEP_ALIVE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ class ShardPool:
         self.settings = settings
         self.shards = shard_names(settings)
         timeouts = settings.timeouts
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+        expiry = KEEP_ALIVE_SECONDS / 2  # below the shard's, so an idle connection is never reused as it closes
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=expiry)
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeouts.inference, connect=timeouts.connect), limits=limits
         )

@@ -15,7 +15,7 @@ import uvicorn
 from observatory.commandline import OneLineParser
 from observatory.runtime.app import create_app
 from observatory.runtime.service import Shard
-from observatory.runtime.settings import SettingsError, ShardSettings, load_settings
+from observatory.runtime.settings import KEEP_ALIVE_SECONDS, SettingsError, ShardSettings, load_settings
 
 # Flags that are not settings: where the settings file is, and how much to log.
 _NOT_SETTINGS = ("config", "log_level")
@@ -101,8 +101,9 @@ def serve(settings: ShardSettings, log_level: str = "info") -> int:
         # The only file work before serving: writing the generated model into the cache directory.
         raise SettingsError(f"--cache-dir: cannot write the generated model: {error}") from error
     config = uvicorn.Config(
-        create_app(shard), host=settings.host, port=settings.port, log_level=log_level, access_log=False
-    )
+        create_app(shard), host=settings.host, port=settings.port, log_level=log_level, access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )  # fmt: skip
     server = _ShardServer(config, shard)
     server.run()
     return shard.exit_code

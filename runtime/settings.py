@@ -12,6 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from observatory.runtime.vram import GPU_PROFILES
 
+# How long the shard keeps an idle keep-alive connection open. A client that keeps its idle connections
+# longer (httpx's 5 s equals uvicorn's default) may send on one the shard is closing that instant, and gets
+# "server disconnected" for a request the shard never read: clients of the shard expire theirs sooner.
+KEEP_ALIVE_SECONDS = 30
+
 SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
 
 
