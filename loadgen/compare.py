@@ -17,17 +17,20 @@ noise, while an absolute figure that collapses still fails.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from observatory.loadgen.figures import HIGHER, LOWER, Figure, ResultsError, read_figures, read_json
 
-_RELATIVE_FRAGMENTS = ("ratio", "speedup", "recall")
+_RELATIVE_WORDS = frozenset({"ratio", "speedup", "recall"})
+# Words of a figure's name: "probes_under_saturation" holds the letters of "ratio" but not the word.
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def is_relative(name: str, figure: Figure) -> bool:
     """Whether a figure is measured against another of the same run (or is a property like recall)."""
-    return figure.unit == "ratio" or any(fragment in name.lower() for fragment in _RELATIVE_FRAGMENTS)
+    return figure.unit == "ratio" or not _RELATIVE_WORDS.isdisjoint(_WORD.findall(name.lower()))
 
 
 @dataclass(frozen=True)

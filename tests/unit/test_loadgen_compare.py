@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from observatory.loadgen.compare import compare
+from observatory.loadgen.compare import compare, is_relative
 from observatory.loadgen.figures import HIGHER, LOWER, UNKNOWN, Figure, direction, read_figures
 
 LOAD_TEST = {
@@ -177,3 +177,15 @@ def test_absolute_figures_can_be_shown_without_gating_while_a_missing_one_still_
     del gone["figures"]["loadgen-inference.shard.c8.requests_per_second"]
     current.write_text(json.dumps(gone))
     assert _cli("--baseline", str(baseline), "--current", str(current), "--absolute-tolerance", "off").returncode == 1
+
+
+@pytest.mark.parametrize("name, relative", [
+    ("loadgen-vectors.flat.10000.service_to_in_process_ratio", True),
+    ("loadgen-vectors.ivf.1000000.recall_at_10", True),
+    ("orchestrator.dag_10_steps.4_shards.speedup", True),
+    # A latency whose name holds the letters of "ratio" inside another word is absolute.
+    ("runtime.probes_under_saturation.probe_seconds./health.p99", False),
+    ("loadgen-inference.shard.c8.requests_per_second", False),
+])  # fmt: skip
+def test_a_figure_is_relative_when_a_word_of_its_name_says_so(name: str, relative: bool) -> None:
+    assert is_relative(name, Figure(1.0, "", LOWER)) is relative
