@@ -298,14 +298,22 @@ def test_failover_after_admin_shutdown(cluster):
 
 def test_sigterm_drains_and_exits_zero(cluster):
     orchestrator = cluster.stack.processes["orchestrator"]
-    slow = seed_dag_request("sequential", lambda shard: "finance") | {"max_tokens": 200}
+    # Each step waits an injected second on the shard, so the DAG is surely in flight when SIGTERM comes:
+    # a fast machine once finished 200 tokens a step before the signal.
+    finance = cluster.urls["shard-finance"]
+    admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert httpx.put(f"{finance}/admin/faults", json={"latency_seconds": 1.0}, headers=admin).status_code == 200
+    slow = seed_dag_request("sequential", lambda shard: "finance")
     answers: list[httpx.Response] = []
     worker = threading.Thread(target=lambda: answers.append(cluster.post("/api/v1/reasoning/dag", json=slow)))
     worker.start()
-    time.sleep(0.5)
-    orchestrator.terminate()
-    worker.join(60)
-    assert orchestrator.wait(30) == 0
+    try:
+        time.sleep(0.5)
+        orchestrator.terminate()
+        worker.join(60)
+        assert orchestrator.wait(30) == 0
+    finally:
+        assert httpx.delete(f"{finance}/admin/faults", headers=admin).status_code == 200
     # The request in flight when SIGTERM came was finished before the process left.
     assert [answer.status_code for answer in answers] == [200]
-    assert answers[0].json()["latency_seconds"] > 0.5, "the DAG had finished before SIGTERM: nothing was drained"
+    assert answers[0].json()["latency_seconds"] > 1.0, "the DAG had finished before SIGTERM: nothing was drained"
