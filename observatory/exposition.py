@@ -7,6 +7,7 @@ labels and buckets from the catalogue, so no component restates them.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -38,11 +39,17 @@ def instrument(metric: Metric, registry: CollectorRegistry) -> Instrument:
         "unit": metric.unit.value,
         "registry": registry,
     }
-    if metric.type is MetricType.COUNTER:
-        return Counter(**common)
     if metric.type is MetricType.GAUGE:
         return Gauge(**common)
-    return Histogram(buckets=metric.buckets, **common)
+    live = Counter(**common) if metric.type is MetricType.COUNTER else Histogram(buckets=metric.buckets, **common)
+    # A series born at its first event holds 1 in its first sample, and increase() never counts that event
+    # (the orchestrator's reasoning tasks, run between two scrapes, left their success rate empty). Where
+    # every label value is known in advance, each series exists at zero from the start; gauges stay absent
+    # until they read something.
+    if metric.labels and all(label.values for label in metric.labels):
+        for values in itertools.product(*(label.values for label in metric.labels)):
+            live.labels(*values)
+    return live
 
 
 def example_family(metric: Metric) -> FamilyBase:

@@ -7,15 +7,13 @@ folded to the catalogue's bounds, so no request can grow the series count withou
 
 from __future__ import annotations
 
-import itertools
-
 from prometheus_client import CollectorRegistry
 
 from observatory.catalogue import CATALOGUE
 from observatory.catalogue.labels import DESTINATION_SHARD, DOMAIN, SHARD, SOURCE_SHARD
 from observatory.catalogue.orchestrator import PERSPECTIVE_A, PERSPECTIVE_B, STEP
-from observatory.exposition import Instrument, instrument
-from observatory.metric import Metric, MetricType, Source
+from observatory.exposition import instrument
+from observatory.metric import Source
 from observatory.runtime.metrics import LabelFolder, _CatalogueOnly
 
 ORCHESTRATOR = "orchestrator"
@@ -33,16 +31,6 @@ def complexity_class(steps: int) -> str:
     return "medium" if steps <= 10 else "complex"
 
 
-def _start_known_series_at_zero(metric: Metric, live: Instrument) -> None:
-    # A series born at its first event holds 1 in its first sample, and increase() never counts that event:
-    # a task or two between scrapes left the success rate and the speedup empty. Where every label value is
-    # known in advance, each series exists at zero from the start. Gauges stay absent until they read.
-    if metric.type is MetricType.GAUGE or not metric.labels or not all(label.values for label in metric.labels):
-        return
-    for values in itertools.product(*(label.values for label in metric.labels)):
-        live.labels(*values)
-
-
 class OrchestratorMetrics:
     """Records cross-shard traffic, federated RAG, reasoning and task outcomes into ``registry``."""
 
@@ -58,8 +46,6 @@ class OrchestratorMetrics:
         self._step = LabelFolder(STEP)
         self._a = LabelFolder(PERSPECTIVE_A)
         self._b = LabelFolder(PERSPECTIVE_B)
-        for metric in CATALOGUE.by_source(Source.ORCHESTRATOR):
-            _start_known_series_at_zero(metric, self._i[metric.name])
 
     def _pair(self, source: str, destination: str) -> tuple[str, str]:
         return self._source(source), self._destination(destination)
