@@ -62,7 +62,7 @@ async def run_dag(orchestrator: Orchestrator, request: DagRequest, checkpoint: C
     """Run ``request``'s DAG and return :class:`DagResponse` as a dict."""
     grouped = levels(request.steps)
     for index, step in enumerate(request.steps):
-        orchestrator.target(step.shard, f"steps.{index}.shard")
+        orchestrator.check_target(step.shard, f"steps.{index}.shard")
     field = {step.name: f"steps.{index}.shard" for index, step in enumerate(request.steps)}
     outputs: dict[str, dict[str, Any]] = {}
     metrics = orchestrator.metrics

@@ -79,6 +79,12 @@ class Orchestrator:
         """Close the connections to the shards."""
         await self.pool.close()
 
+    def check_target(self, shard: str, field: str) -> None:
+        """422 naming ``field`` unless ``shard`` is a shard name or ``orchestrator``; unlike :meth:`target`,
+        it does not take a turn of the round robin, so checking a DAG's steps leaves their spread alone."""
+        if shard != ORCHESTRATOR:
+            self.pool.shard(shard, field)
+
     def target(self, shard: str, field: str) -> tuple[str | None, list[ShardRef]]:
         """The domain and candidate shards for work addressed to ``shard`` (a shard or domain name).
 

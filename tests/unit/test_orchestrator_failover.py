@@ -96,3 +96,20 @@ def test_all_failed_raises_with_reasons():
     with pytest.raises(NoShardAnsweredError) as caught:
         asyncio.run(pool.first_answer(pool.candidates(None), "GET", "/"))
     assert set(caught.value.failures.values()) == {"answered 429"}
+
+
+def test_dag_steps_for_any_shard_take_turns_over_the_shards():
+    # Checking a DAG's steps must not take turns of the round robin, or with two shards every step lands on one.
+    from observatory.orchestrator.checkpoint import Ephemeral
+    from observatory.orchestrator.dag import run_dag
+    from observatory.orchestrator.schemas import DagRequest
+
+    settings = OrchestratorSettings(domains={"legal": {"primary": "http://legal:1"},
+                                             "finance": {"primary": "http://finance:1"}})  # fmt: skip
+    pool = ShardPool(settings, httpx.AsyncClient(transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, json={"text": request.url.host}))))  # fmt: skip
+    orchestrator = Orchestrator(settings, store=None, pool=pool)
+    # Seed 000's DAG has one step for any shard: DAG after DAG, it goes to each shard in turn.
+    request = DagRequest(task="t", steps=[{"name": "any", "depends_on": [], "shard": "orchestrator"}])
+    shards = [asyncio.run(run_dag(orchestrator, request, Ephemeral()))["steps"][0]["shard"] for _ in range(4)]
+    assert sorted(shards) == ["finance", "finance", "legal", "legal"]
