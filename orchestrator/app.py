@@ -39,7 +39,6 @@ def create_app(orchestrator: Orchestrator, runner: Runner | None = None) -> Fast
         try:
             yield
         finally:
-            orchestrator.draining = True
             if runner is not None:
                 await runner.stop()
             await orchestrator.close()

@@ -11,7 +11,6 @@ from observatory.orchestrator.documents import chunks, upload_text
 from observatory.orchestrator.durable.store import check_text
 from observatory.orchestrator.schemas import DocumentIn, DocumentOut
 from observatory.orchestrator.service import Orchestrator
-from observatory.orchestrator.shards import relayed_error
 from observatory.runtime.errors import ShardError, input_error
 from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.schemas import MAX_BATCH
@@ -40,10 +39,9 @@ async def store_document(
     shard = orchestrator.pool.primary(domain)
     for start in range(0, len(pieces), MAX_BATCH):
         batch = {"documents": [{"text": piece} for piece in pieces[start : start + MAX_BATCH]]}
-        answer, _ = await orchestrator.route(domain, [shard], "POST", "/api/v1/documents", json=batch,
-                                             timeout=orchestrator.settings.timeouts.inference)  # fmt: skip
-        if answer.response.status_code >= 300:
-            raise relayed_error(shard, answer.response)
+        # Indexing is not a routed task; a refusal comes back as the shard's own 4xx (first_answer relays it).
+        await orchestrator.route(domain, [shard], "POST", "/api/v1/documents", task=False, json=batch,
+                                 timeout=orchestrator.settings.timeouts.inference)  # fmt: skip
     document_id = await orchestrator.in_store("add_document", domain=domain, title=title, text=text)
     return DocumentOut(document_id=document_id, shard=shard.name, chunks=len(pieces))
 

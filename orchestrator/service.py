@@ -73,7 +73,6 @@ class Orchestrator:
         self.store = store
         self.pool = pool or ShardPool(settings)
         self.metrics = OrchestratorMetrics()
-        self.draining = False
 
     async def close(self) -> None:
         """Close the connections to the shards."""

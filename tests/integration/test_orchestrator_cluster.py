@@ -263,6 +263,13 @@ def test_tasks_run_durably_with_progress_per_node(cluster):
     _refused(cluster.post("/api/v1/tasks", json={"kind": "astrology", "request": {}}), 422, "kind")
 
 
+def test_indexing_a_document_is_not_a_routed_task(cluster):
+    before = _sample(_metrics(cluster), "themis_orchestrator_tasks_total", domain="finance")
+    added = cluster.post("/api/v1/documents", json={"domain": "finance", "text": "A note on quarterly figures."})
+    assert added.status_code == 200, added.text
+    assert _sample(_metrics(cluster), "themis_orchestrator_tasks_total", domain="finance") == before
+
+
 def test_metrics_count_what_happened(cluster):
     families = _metrics(cluster)
     allowed = {m.name.removesuffix("_total") for m in CATALOGUE.by_source(Source.ORCHESTRATOR)}
