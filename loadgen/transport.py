@@ -36,12 +36,16 @@ class Connection(asyncio.Protocol):
         self._head_done = False
         self._framed = False
         self.reusable = True
+        # Whether any byte of an answer came for the request in progress: only a request that got none may be
+        # sent again, since one the server began to answer has been handled.
+        self.answered = False
 
     # -- asyncio.Protocol --
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        self.answered = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as error:
@@ -84,6 +88,7 @@ class Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self._waiter = loop.create_future()
         self._body = []
+        self.answered = False
         timer = loop.call_later(timeout_s, self._expire)
         self._transport.write(request)
         try:
@@ -135,10 +140,10 @@ class Pool:
                 answer = await connection.exchange(wire, self.timeout_s)
             except ConnectionResetError:
                 connection.close()
-                if not reused:
+                if not reused or connection.answered:
                     raise
-                # The server closed the idle connection as the request left (its keep-alive timeout):
-                # nothing was answered, so the request goes once more on a fresh connection.
+                # The server closed the idle connection as the request left (its keep-alive timeout) and
+                # answered nothing: the request goes once more on a fresh connection.
                 connection = await self._connect()
                 try:
                     answer = await connection.exchange(wire, self.timeout_s)

@@ -110,6 +110,52 @@ def test_an_idle_connection_the_server_closed_is_replaced_without_losing_the_req
     assert connections == 2
 
 
+def test_a_request_on_a_connection_the_server_closes_unanswered_goes_again_on_a_fresh_one() -> None:
+    requests = 0
+
+    async def close_the_second(reader, writer, number) -> None:
+        nonlocal requests
+        await _read_request(reader)
+        requests += 1
+        writer.write(_ok(b"answer %d" % number))
+        await writer.drain()
+        if number == 1:
+            await _read_request(reader)  # read, then closed unanswered: the keep-alive race
+            requests += 1
+
+    async def two(pool: Pool):
+        return [await pool.request("POST", "/", b"{}") for _ in range(2)]
+
+    answers, connections = asyncio.run(_serve(close_the_second, two, pool_size=1))
+    assert answers == [(200, b"answer 1"), (200, b"answer 2")]
+    assert (connections, requests) == (2, 3)
+
+
+def test_a_request_the_server_began_to_answer_is_not_resent() -> None:
+    requests = 0
+
+    async def half_an_answer(reader, writer, number) -> None:
+        nonlocal requests
+        await _read_request(reader)
+        requests += 1
+        writer.write(_ok(b"answer %d" % number))
+        await writer.drain()
+        await _read_request(reader)
+        requests += 1
+        writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nhalf")
+        await writer.drain()
+
+    async def two(pool: Pool):
+        first = await pool.request("POST", "/", b"{}")
+        with pytest.raises(ConnectionError):
+            await pool.request("POST", "/", b"{}")
+        return first
+
+    first, connections = asyncio.run(_serve(half_an_answer, two, pool_size=1))
+    assert first == (200, b"answer 1")
+    assert (connections, requests) == (1, 2)
+
+
 def test_a_fresh_connection_closed_before_an_answer_fails_and_is_not_resent() -> None:
     async def hang_up(reader, _writer, _number) -> None:
         await _read_request(reader)
