@@ -120,26 +120,31 @@ async def upload_adapter(
     """
     if not shard.started:
         raise unavailable(shard.startup_error or "the model is still loading")
+    # The declared length is refused before the body is read into memory; a body without one is checked after.
+    if int(request.headers.get("content-length") or 0) > MAX_ADAPTER_BYTES:
+        raise ShardError(413, f"adapter larger than {MAX_ADAPTER_BYTES} bytes", "body")
     data = await request.body()
     if len(data) > MAX_ADAPTER_BYTES:
         raise ShardError(413, f"adapter larger than {MAX_ADAPTER_BYTES} bytes", "body")
-    if hashlib.sha256(data).hexdigest() != x_sha256:
+    if await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest()) != x_sha256:
         raise input_error("x-sha256", "x-sha256: the body does not hash to the given SHA-256")
-    path = _adapter_path(shard, name)
-    stored = not path.is_file()
-    if not stored and await asyncio.to_thread(_sha256, path) != x_sha256:
-        raise conflict("name", f"a different adapter named {name!r} is already on this shard")
-    if stored:
-        await asyncio.to_thread(_store, shard.adapter_dir, name, data)
-    if not any(adapter.name == name for adapter in shard.adapters.loaded()):
-        try:
-            await shard.load_adapter(name, x_scale)
-        except Exception:
-            # A file that could not be loaded (over budget, not an adapter of this model) is not kept.
-            if stored:
-                path.unlink(missing_ok=True)
-            raise
-    return await _describe(shard, name)
+    async with shard.adapter_uploads[name]:
+        path = _adapter_path(shard, name)
+        stored = not path.is_file()
+        if not stored and await asyncio.to_thread(_sha256, path) != x_sha256:
+            raise conflict("name", f"a different adapter named {name!r} is already on this shard")
+        if stored:
+            await asyncio.to_thread(_store, shard.adapter_dir, name, data)
+        if not any(adapter.name == name for adapter in shard.adapters.loaded()):
+            try:
+                await shard.load_adapter(name, x_scale)
+            except Exception:
+                # A file that could not be loaded (over budget, not an adapter of this model) is not kept.
+                if stored:
+                    path.unlink(missing_ok=True)
+                raise
+        loaded = any(adapter.name == name for adapter in shard.adapters.loaded())
+    return AdapterFile(name=name, size_bytes=len(data), sha256=x_sha256, loaded=loaded)
 
 
 @router.post("/embeddings", responses={422: {}, 503: {}})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -93,6 +94,9 @@ class Shard:
         self.batcher: SearchBatcher | None = None
         self.recall: RecallMonitor | None = None
         self.texts: dict[int, str] = {}
+        # One upload of an adapter name at a time: two at once both found no file, and the loser of the load
+        # deleted the file the winner had stored.
+        self.adapter_uploads: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.faults = FaultInjector()
         self.startup_error: str | None = None
         self.started = False
