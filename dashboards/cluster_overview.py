@@ -167,7 +167,8 @@ def _capacity_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             PanelKind.TIMESERIES,
             "themis_requests_in_flight",
             Target(f"{gauge('themis_requests_in_flight')} / {gauge('themis_request_capacity')}", "{{shard}}"),
-            note="Shown as a share of themis_request_capacity: at 100 % the shard answers 429.",
+            note="Shown as a share of themis_request_capacity: at 100 % new requests wait in the admission "
+            "queue, and 429 comes once that is full too.",
             unit="percentunit",
             thresholds=rises_to(p.in_flight_yellow_ratio, 1),
             min=0,

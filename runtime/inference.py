@@ -51,13 +51,8 @@ class InferenceRunner:
         self._model_name = model_name
         self._on_adapters_changed = on_adapters_changed
         self._turn = asyncio.Lock()
-        self._running = 0
-        metrics.track_inference(lambda: self._running)
-
-    @property
-    def running(self) -> int:
-        """Requests generating now."""
-        return self._running
+        # One request generates at a time: the one holding the turn.
+        metrics.track_inference(lambda: int(self._turn.locked()))
 
     async def run(
         self,
@@ -70,7 +65,6 @@ class InferenceRunner:
         wanted = [(adapter.name, adapter.scale) for adapter in request.adapters]
         async with self._turn:
             started = time.perf_counter()
-            self._running += 1
             try:
                 work = partial(self._complete, request, wanted, on_text, cancelled)
                 completion, hits = await asyncio.get_running_loop().run_in_executor(self._executor, work)
@@ -86,8 +80,6 @@ class InferenceRunner:
                 log.exception("inference failed")
                 self._metrics.inference_finished("error")
                 raise ShardError(500, "the model failed to generate a completion; see the shard's log") from None
-            finally:
-                self._running -= 1
         seconds = time.perf_counter() - arrived
         stages = {
             "tokenize": completion.tokenize_seconds,
@@ -125,15 +117,18 @@ class InferenceRunner:
         arrived: float,
     ) -> None:  # fmt: skip
         first_token_s = completion.first_token_at - arrived if completion.first_token_at is not None else None
-        self._metrics.inference(
-            seconds,
-            completion.prompt_tokens,
-            completion.completion_tokens,
-            completion.evaluated_prompt_tokens,
-            stages,
-            completion.kv_cache_usage_ratio,
-        )
-        self._metrics.serving(queued_s, first_token_s, completion.seconds_per_output_token)
+        # A generation its client abandoned is no success: it stays out of the request count and the
+        # latencies the SLOs read, and is counted by its finish reason alone.
+        if completion.finish_reason != "cancelled":
+            self._metrics.inference(
+                seconds,
+                completion.prompt_tokens,
+                completion.completion_tokens,
+                completion.evaluated_prompt_tokens,
+                stages,
+                completion.kv_cache_usage_ratio,
+            )
+            self._metrics.serving(queued_s, first_token_s, completion.seconds_per_output_token)
         self._metrics.inference_finished(completion.finish_reason)
         if completion.adapters or completion.switch_seconds is not None:
             self._metrics.adapters_used(completion.adapters, hits, completion.switch_seconds)

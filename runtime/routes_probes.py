@@ -34,7 +34,7 @@ async def health(shard: ShardDep) -> JSONResponse:
 
 @router.get("/ready", responses={503: {"description": "not ready"}})
 async def ready(shard: ShardDep) -> JSONResponse:
-    """Ready (200) when the model is loaded and a request slot is free, else 503."""
+    """Ready (200) when the model is loaded and the admission queue has room, else 503."""
     state = shard.state()
     ok = is_ready(state)
     body = {"ready": ok, "capacity_used": state.active_requests / state.capacity}

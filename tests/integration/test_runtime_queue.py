@@ -74,6 +74,9 @@ def test_a_stream_whose_client_hangs_up_stops_generating(cache, tmp_path):
         wait_until(lambda: sample(base, "themis_inference_finished_total", **cancelled) == 1, what="a cancel")
         assert sample(base, "themis_inference_requests_running") == 0
         assert sample(base, "themis_inference_finished_total", finish_reason="length") == 0
+        # Abandoned, it is no success: neither counted nor timed as one.
+        assert sample(base, "themis_inference_requests_total", status="success") == 0
+        assert sample(base, "themis_inference_latency_seconds_count") == 0
 
 
 @pytest.mark.slow
@@ -83,6 +86,7 @@ def test_shutdown_answers_every_request_in_a_full_line(cache, tmp_path):
         wait_until(lambda: sample(base, "themis_requests_in_flight") == 1, what="the slot to be taken")
         queued = [OpenRequest(base, INFERENCE, SHORT) for _ in range(3)]
         wait_until(lambda: _waiting(base) == 3, what="a full line")
+        assert sample(base, "themis_request_queue_capacity") == 3  # the configured max_queued
         shard.process.send_signal(signal.SIGTERM)
         started = time.monotonic()
         answers = [request.answer() for request in queued]
