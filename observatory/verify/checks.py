@@ -45,9 +45,13 @@ def _panel(api: PrometheusApi, panel: Panel, time_range: str) -> PanelResult:
     has_data = False
     for target in panel.targets:
         try:
-            has_data = bool(api.query(panel_expr(target.expr, time_range))) or has_data
+            result = api.query(panel_expr(target.expr, time_range))
         except QueryError as error:
             return PanelResult(panel.title, "error", str(error))
+        # A scalar answers [time, value], a vector series by series; a 0/0 ratio answers NaN, which Grafana
+        # shows as no value: only a number is data.
+        values = [result[1]] if result and not isinstance(result[0], dict) else [s["value"][1] for s in result]
+        has_data = has_data or any(value != "NaN" for value in values)
     return PanelResult(panel.title, "data" if has_data else "empty")
 
 

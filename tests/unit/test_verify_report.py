@@ -85,3 +85,28 @@ def test_bad_urls_and_an_unreachable_prometheus_are_one_line(capsys) -> None:
     assert main(["verify", "--prometheus", dead]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"observatory verify: cannot reach Prometheus at {dead}: ") and err.count("\n") == 1
+
+
+class _Answers:
+    """A Prometheus API stand-in answering each query with a fixed result."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+
+    def query(self, _expr: str) -> object:
+        return self.result
+
+
+@pytest.mark.parametrize("result, status", [
+    ([], "empty"),
+    ([{"metric": {}, "value": [1.0, "NaN"]}], "empty"),  # 0/0: Grafana shows no value
+    ([{"metric": {}, "value": [1.0, "NaN"]}, {"metric": {"shard": "a"}, "value": [1.0, "0"]}], "data"),
+    ([1.0, "NaN"], "empty"),  # a scalar
+    ([1.0, "2"], "data"),
+])  # fmt: skip
+def test_a_panel_has_data_only_when_a_query_answers_a_number(result, status) -> None:
+    from observatory.dashboards.model import Panel, PanelKind, Target
+    from observatory.verify.checks import _panel
+
+    panel = Panel("p", PanelKind.STAT, "d", "none", (Target("x", "x"),))
+    assert _panel(_Answers(result), panel, "6h").status == status
