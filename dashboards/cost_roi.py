@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from observatory.config import CostPrices, ObservatoryConfig, number
+from observatory.config import CostPrices, ObservatoryConfig, PanelThresholds, number
 from observatory.config.vocabulary import GPU_ENERGY_1H, SUCCESSES_1H, TOKENS_1H
 from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Row, Target, Threshold
-from observatory.dashboards.panels import GREEN, RED, gauge, mean, recorded, select, table_columns
+from observatory.dashboards.panels import GREEN, RED, gauge, mean, percent, recorded, select, table_columns
 
 HOURS_PER_MONTH = 30 * 24
 JOULES_PER_KWH = 3_600_000
@@ -127,7 +127,7 @@ COST_MODEL_NOTE = (
 )
 
 
-def _panels(q: CostQueries) -> tuple[Panel, ...]:
+def _panels(q: CostQueries, p: PanelThresholds) -> tuple[Panel, ...]:
     prices = q.prices
     # Amounts as the mean hour of the range (totals) and of each point's interval (per day).
     in_range, per_step = q.over("$__range"), q.over("$__interval")
@@ -169,11 +169,16 @@ def _panels(q: CostQueries) -> tuple[Panel, ...]:
         Panel(
             "GPU Utilization Rate",
             PanelKind.GAUGE,
-            "Mean GPU utilisation of the selected shards (themis_gpu_utilization_ratio). Target: above 70 % "
-            "(good ROI), above 85 % (excellent).",
+            "Mean GPU utilisation of the selected shards (themis_gpu_utilization_ratio). Target: above "
+            f"{percent(p.gpu_utilization_good_ratio)} (good ROI), above {percent(p.gpu_utilization_excellent_ratio)}"
+            " (excellent).",
             "percentunit",
             (Target(gauge("themis_gpu_utilization_ratio", by=(), op="avg"), "GPU utilisation"),),
-            thresholds=(Threshold(RED), Threshold(GREEN, 0.7), Threshold("dark-green", 0.85)),
+            thresholds=(
+                Threshold(RED),
+                Threshold(GREEN, p.gpu_utilization_good_ratio),
+                Threshold("dark-green", p.gpu_utilization_excellent_ratio),
+            ),
             min=0,
             max=1,
         ),
@@ -267,7 +272,7 @@ def _panels(q: CostQueries) -> tuple[Panel, ...]:
 
 def dashboard(config: ObservatoryConfig) -> Dashboard:
     """The Cost & ROI dashboard at the configured prices."""
-    panels = _panels(CostQueries(config.costs, config.prometheus.retention))
+    panels = _panels(CostQueries(config.costs, config.prometheus.retention), config.panels)
     return Dashboard(
         uid="themis-cost-roi",
         title="Themis Cost & ROI",

@@ -79,7 +79,8 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "Multi-Perspective Consensus Time",
             "themis_multi_perspective_consensus_latency_seconds",
             "Seed buckets 0-500 ms, 500 ms-1 s, 1-2 s, 2-5 s, >5 s are the catalogue's 0.5, 1, 2, 5 s bounds. "
-            "Target: 90 % of consensus rounds under 1 s.",
+            f"Target: {percent(p.consensus_target_share)} of consensus rounds under "
+            f"{number(p.reasoning_consensus_target_seconds)} s.",
         ),
         metric_panel(
             "Hierarchical Decomposition Depth",

@@ -110,7 +110,8 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "Consensus Latency (Multi-Perspective)",
             "themis_multi_perspective_consensus_latency_seconds",
             "Seed buckets 0-100 ms, 100-500 ms, 500 ms-1 s, 1-5 s, >5 s are the catalogue's 0.1, 0.5, 1, 5 s bounds "
-            "(2 and 10 s added). Target: 90 % of consensus rounds under 0.5 s.",
+            "(2 and 10 s added). Target: "
+            f"{percent(p.consensus_target_share)} of consensus rounds under {number(p.consensus_target_seconds)} s.",
         ),
         metric_panel(
             "Orchestrator Task Distribution",

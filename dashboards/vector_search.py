@@ -59,8 +59,8 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "Index Size in VRAM",
             PanelKind.GAUGE,
             "Size of each shard's FAISS index (themis_faiss_index_size_bytes) in bytes, one gauge per shard whose "
-            "full scale is that shard's GPU memory (themis_vram_total_bytes); yellow above 80 % of it, the seed's "
-            "warning bound.",
+            "full scale is that shard's GPU memory (themis_vram_total_bytes); yellow above "
+            f"{number(p.index_vram_yellow_percent)} % of it, the seed's warning bound.",
             unit_of("themis_faiss_index_size_bytes"),
             (
                 Target(gauge("themis_faiss_index_size_bytes"), "index", instant=True, format=QueryFormat.TABLE),

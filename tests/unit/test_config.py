@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from observatory.config import (
     DEFAULT_CONFIG,
     BurnTier,
     ConfigError,
+    PanelThresholds,
     config_from_mapping,
     config_yaml,
     load_config,
@@ -223,3 +224,13 @@ def test_a_cluster_label_reaches_every_alert_and_its_tests() -> None:
                     assert rule["annotations"]["dashboard_url"].startswith("https://g.example/d/")
     fires = yaml.safe_load(files["rules/tests/alerts/ThemisShardDown.yml"])["tests"][1]["alert_rule_test"][0]
     assert fires["exp_alerts"][0]["exp_labels"]["cluster"] == "eu-1"
+
+
+@pytest.mark.parametrize("name", [field.name for field in fields(PanelThresholds)])
+def test_every_panel_threshold_of_the_configuration_changes_a_dashboard(name: str) -> None:
+    # A setting that changes nothing lets a user's override vanish without a word.
+    from observatory import dashboards
+
+    value = getattr(DEFAULT_CONFIG.panels, name)
+    changed = replace(DEFAULT_CONFIG, panels=replace(DEFAULT_CONFIG.panels, **{name: type(value)(value * 0.5 + 0.01)}))
+    assert dashboards.dashboards(changed) != dashboards.dashboards(DEFAULT_CONFIG)
