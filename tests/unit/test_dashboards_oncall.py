@@ -91,7 +91,7 @@ def test_each_seed_target_has_a_share_under_it(title: str, target: tuple[str, fl
     assert panel["type"] == "stat" and query["instant"]
     # The bucket at the bound, as written with or without a trailing .0, over all observations.
     le = re.search(r'le=~"([^"]+)"', query["expr"]).group(1)
-    assert re.fullmatch(le.replace("\\\\", "\\"), f"{bound}") or re.fullmatch(le.replace("\\\\", "\\"), f"{bound:g}")
+    assert re.fullmatch(le.replace("\\\\", "\\"), f"{bound}") and re.fullmatch(le.replace("\\\\", "\\"), f"{bound:g}")
     assert "_count" in query["expr"] and "> 0)" in query["expr"]
     assert _steps(panel["fieldConfig"]["defaults"]["thresholds"]) == [("red", None), ("green", share)]
 
