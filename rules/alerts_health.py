@@ -5,7 +5,7 @@ from __future__ import annotations
 from observatory.config import ObservatoryConfig
 from observatory.config.vocabulary import CLUSTER_OVERVIEW
 from observatory.rules import recording as rec
-from observatory.rules.histories import SHARD, SHARDS, counter, gauge, held, signal, steady
+from observatory.rules.histories import SHARD, SHARDS, alternating, counter, gauge, held, signal, steady
 from observatory.rules.model import Alert, Case, Labels, Series, number, seconds
 from observatory.rules.probes import Probe, state
 from observatory.rules.templates import HUMANIZE, SHARD_REF
@@ -28,9 +28,8 @@ def shard_down(config: ObservatoryConfig) -> Alert:
             Series(health, SHARD, held(0, loading_minutes + 1)),
         )
 
-    def alternating(first: float, second: float) -> tuple[Series, ...]:
-        values = " ".join(number(first if i % 2 == 0 else second) for i in range(31))
-        return (Series(health, SHARD, values), *started(SHARD, 31))
+    def flapping(first: float, second: float) -> tuple[Series, ...]:
+        return (alternating(health, SHARD, first, second), *started(SHARD, 31))
 
     grace_minutes = int(seconds(grace) // 60)
     for_minutes = int(seconds(config.for_durations.shard_down) // 60)
@@ -70,7 +69,7 @@ def shard_down(config: ObservatoryConfig) -> Alert:
                 grace_minutes + for_minutes + 1,
                 (SHARD, 0.0),
             ),
-            state("flapping between unhealthy and degraded fires", alternating(0, 0.5), 30, (SHARD, 0.25)),
+            state("flapping between unhealthy and degraded fires", flapping(0, 0.5), 30, (SHARD, 0.25)),
         ),
         firing=Case((gauge(health, SHARD, 0), gauge("themis_shard_start_time_seconds", SHARD, LONG_AGO)), 0.0, SHARD),
         silent=Case((gauge(health, SHARD, 0.5), gauge("themis_shard_start_time_seconds", SHARD, LONG_AGO))),

@@ -12,6 +12,7 @@ from observatory.rules.histories import (
     SHARD,
     SHARDS,
     above,
+    alternating,
     below,
     cases,
     gauge,
@@ -36,9 +37,8 @@ def _idle_gpu_history(min_requests: float):
 
 def _flapping_utilization(low: float, high: float, min_requests: float) -> tuple[Series, ...]:
     """Utilisation alternating between ``low`` and ``high`` at every sample on a busy shard."""
-    values = " ".join(number(low if i % 2 == 0 else high) for i in range(31))
     busy = rec.requests_history(SHARD, 2 * min_requests + 1)
-    return (Series("themis_gpu_utilization_ratio", GPU_SERIES, values), *busy)
+    return (alternating("themis_gpu_utilization_ratio", GPU_SERIES, low, high), *busy)
 
 
 def _underused_gpu(

@@ -66,16 +66,10 @@ def parse(expr: str) -> object:
     return promql_parser.parse(substitute_grafana_variables(expr))
 
 
-def _selector_names(node: object) -> set[str]:
-    if isinstance(node, promql_parser.VectorSelector):
-        return {node.name}
-    return {name for child in _children(node) for name in _selector_names(child)}
-
-
 def _mean_since_start(node: promql_parser.BinaryExpr) -> bool:
     # A histogram's _sum over its own _count is the mean of every observation the process made: right
     # for once-per-process events (a model load) that no rate over a window ever sees.
-    lhs, rhs = _selector_names(node.lhs), _selector_names(node.rhs)
+    lhs, rhs = ({selector.name for selector in _selectors(side)} for side in (node.lhs, node.rhs))
     if str(node.op) != "/" or len(lhs) != 1 or len(rhs) != 1:
         return False
     [total], [count] = lhs, rhs
