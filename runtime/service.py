@@ -41,7 +41,7 @@ from observatory.runtime.schemas import (
 )
 from observatory.runtime.settings import ShardSettings
 from observatory.runtime.tinymodel import ensure_default_adapters, ensure_default_model
-from observatory.runtime.vectors import DuplicateIdError, VectorIndex
+from observatory.runtime.vectors import DuplicateIdError, VectorIndex, first_duplicate
 from observatory.runtime.vram import VRAMLicenseManager, VRAMLimitError
 
 # What /startup, /health and refused requests say when the model could not be loaded for a reason
@@ -247,9 +247,10 @@ class Shard:
         """Embed and index a batch of documents."""
         index = self._require_index()
         ids = [document.id for document in request.documents]
-        for position, vector_id in enumerate(ids):
-            if vector_id is not None and (index.contains(vector_id) or ids.index(vector_id) != position):
-                raise ShardError(409, f"document id {vector_id} is already in use", f"documents.{position}.id")
+        duplicate = first_duplicate(ids, index.contains)
+        if duplicate is not None:
+            position, vector_id = duplicate
+            raise ShardError(409, f"document id {vector_id} is already in use", f"documents.{position}.id")
         vectors = await self._vectors(request.documents, "documents")
         try:
             # The index checks the ids again under its lock: a concurrent request may have taken one meanwhile.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import faiss
 import numpy as np
@@ -41,6 +41,17 @@ def ivf_shape(count: int, min_lists: int, min_probes: int) -> tuple[int, int]:
     slower than the collection while recall holds."""
     lists = max(min_lists, min(round(math.sqrt(count)), count // TRAIN_POINTS_PER_LIST))
     return lists, min(lists, max(min_probes, round(math.sqrt(lists))))
+
+
+def first_duplicate(ids: Sequence[int | None], in_use: Callable[[int], bool]) -> tuple[int, int] | None:
+    """The position and id of the first given id that is ``in_use`` or given earlier in ``ids``; one pass."""
+    seen: set[int] = set()
+    for position, given in enumerate(ids):
+        if given is not None:
+            if given in seen or in_use(given):
+                return position, given
+            seen.add(given)
+    return None
 
 
 class DuplicateIdError(ValueError):
@@ -111,9 +122,9 @@ class VectorIndex:
         """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         with self._lock:
-            for position, given in enumerate(ids):
-                if given is not None and (given in self._vectors or ids.index(given) != position):
-                    raise DuplicateIdError(position, given)
+            duplicate = first_duplicate(ids, self._vectors.__contains__)
+            if duplicate is not None:
+                raise DuplicateIdError(*duplicate)
             chosen: list[int] = []
             taken = {given for given in ids if given is not None}
             for given in ids:

@@ -337,3 +337,14 @@ def test_an_adapter_over_the_size_limit_is_refused_before_its_body_is_read(clien
     refused = client.put("/api/v1/lora/files/big-lora", content=b"12345", headers={"x-sha256": "0" * 64})
     assert refused.status_code == 413 and refused.json()["field"] == "body"
     assert client.get("/api/v1/lora/files/big-lora").status_code == 404
+
+
+def test_a_document_id_given_twice_or_in_use_is_a_409_naming_its_position(client):
+    vector = _vectors(1)[0]
+    first = client.post("/api/v1/documents", json={"documents": [{"id": 900001, "vector": vector}]})
+    assert first.status_code == 201, first.text
+    for ids, field in (([900003, 900001], "documents.1.id"), ([900002, 900002], "documents.1.id")):
+        answer = client.post("/api/v1/documents", json={"documents": [{"id": i, "vector": vector} for i in ids]})
+        assert (answer.status_code, answer.json()["field"]) == (409, field), answer.text
+    assert client.delete("/api/v1/documents/900003").status_code == 404  # nothing of a refused batch was added
+    assert client.delete("/api/v1/documents/900001").status_code == 204

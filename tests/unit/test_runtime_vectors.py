@@ -112,3 +112,15 @@ def test_a_gpu_index_serves_the_same_neighbours_and_reports_its_vram():
     assert (index.search(queries, 5)[1] == exact.search(queries, 5)[1]).all()
     assert index.vram_bytes == 999 * 32 * 4
     assert placement.scratch_bytes == 64 * MIB
+
+
+def test_an_id_in_use_or_given_twice_is_refused_at_its_position_and_nothing_is_added():
+    from observatory.runtime.vectors import DuplicateIdError
+
+    index = VectorIndex(4, kind="flat")
+    index.add(_vectors(1, 4), [7])
+    for ids, where in (([None, 7], (1, 7)), ([3, None, 3], (2, 3))):
+        with pytest.raises(DuplicateIdError) as refused:
+            index.add(_vectors(len(ids), 4), ids)
+        assert (refused.value.position, refused.value.vector_id) == where
+    assert index.count == 1
