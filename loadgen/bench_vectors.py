@@ -54,6 +54,8 @@ class DocumentBatches(Sequence[bytes]):
         return -(-len(self._vectors) // BATCH)
 
     def __getitem__(self, number: int) -> bytes:  # type: ignore[override]
+        if not 0 <= number < len(self):
+            raise IndexError(number)  # ends iteration, as a sequence must
         rows = self._vectors[number * BATCH : (number + 1) * BATCH].tolist()
         return encode([{"documents": [{"vector": row} for row in rows]}])[0]
 

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from observatory.config import ObservatoryConfig, Resources
+from observatory.config.vocabulary import STORE_URL_ENV
 from observatory.manifests.documents import app_labels, metadata
 from observatory.manifests.probes import orchestrator_probes, shard_probes
 
@@ -21,7 +22,6 @@ HOST_PORT = "host-metrics"
 CACHE_DIR = "/var/cache/themis"
 ORCHESTRATOR_CONFIG_DIR = "/etc/themis"
 ORCHESTRATOR_CONFIG_FILE = "orchestrator.yaml"
-STORE_URL_ENV = "THEMIS_STORE_URL"
 
 
 def shard_service_name(domain: str) -> str:

@@ -9,6 +9,7 @@ transfer therefore changes nothing: it is idempotent.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from typing import Any
@@ -60,7 +61,8 @@ async def transfer(orchestrator: Orchestrator, request: TransferRequest) -> dict
     if download.status_code != 200:
         raise relayed_error(source, download)
     data = download.content
-    digest = hashlib.sha256(data).hexdigest()
+    # Off the event loop: an adapter may weigh gigabytes, and probes must not wait on its hash.
+    digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
     if digest != offered["sha256"]:
         raise ShardError(502, f"shard {source.name} sent bytes whose SHA-256 is not the one it announced", None)
     headers = {"x-sha256": digest, "x-scale": repr(request.scale), "content-type": "application/octet-stream"}

@@ -11,11 +11,10 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from observatory.config.vocabulary import STORE_URL_ENV
 from observatory.runtime.settings import load_settings_file, validated
 
 DOMAIN_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
-# The Kubernetes Deployment hands the store's URL (it holds the database password) over from a Secret.
-STORE_URL_ENV = "THEMIS_STORE_URL"
 # Seed 000's e2e workflow names analysis types, not domains: each type is read by one domain's shard.
 DEFAULT_ANALYSIS_TYPES = {
     "legal": "legal",

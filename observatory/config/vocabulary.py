@@ -1,4 +1,5 @@
-"""Names that rules, dashboards and manifests share: recorded series, SLOs and dashboard identities.
+"""Names that rules, dashboards, manifests and services share: recorded series, SLOs, dashboard identities,
+and the environment variable that carries the orchestrator's store URL.
 
 It sits below ``dashboards/`` and ``rules/`` so that neither imports the other: the rules record these
 series and link to these dashboards, the dashboards plot the series and show the objectives.
@@ -9,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from observatory.config.model import ObservatoryConfig
+
+# The Kubernetes Deployment hands the store's URL (it holds the database password) to the orchestrator
+# from a Secret, in this environment variable.
+STORE_URL_ENV = "THEMIS_STORE_URL"
 
 # Recording rules' outputs, named level:metric:operations; the rate window is part of the name.
 RATE_WINDOW = "5m"

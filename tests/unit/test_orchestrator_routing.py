@@ -7,7 +7,8 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from observatory.catalogue import CATALOGUE
-from observatory.manifests.workloads import STORE_URL_ENV
+from observatory.config import DEFAULT_CONFIG
+from observatory.manifests.workloads import orchestrator_objects
 from observatory.metric import Source
 from observatory.orchestrator.metrics import OrchestratorMetrics, complexity_class, depth_class
 from observatory.orchestrator.settings import OrchestratorSettings, load_settings
@@ -71,7 +72,9 @@ def test_store_url_from_the_environment_overrides_the_file(tmp_path):
     # Set but empty (an unset optional Secret key): the file's URL stands.
     assert load_settings(path, {}, {"THEMIS_STORE_URL": ""}).store_url == "sqlite:///from-file.db"
     # The generated Deployment sets the variable this reads.
-    assert STORE_URL_ENV == "THEMIS_STORE_URL"
+    [deployment] = [o for o in orchestrator_objects(DEFAULT_CONFIG) if o["kind"] == "Deployment"]
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert "THEMIS_STORE_URL" in {variable["name"] for c in containers for variable in c.get("env", ())}
 
 
 def test_analysis_types_default_to_configured_domains():

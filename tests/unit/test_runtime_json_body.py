@@ -51,6 +51,6 @@ def test_malformed_json_is_fastapis_422_at_the_offset_where_parsing_stopped(text
 def test_document_batches_encode_every_row_once_in_order():
     vectors = np.arange((BATCH + 3) * 2, dtype=np.float32).reshape(-1, 2)
     batches = DocumentBatches(vectors)
-    assert len(batches) == 2
+    assert len(batches) == 2 and len(list(batches)) == 2
     documents = [document for number in range(len(batches)) for document in json.loads(batches[number])["documents"]]
     assert [document["vector"] for document in documents] == vectors.tolist()
