@@ -136,13 +136,13 @@ def _cmd_up(args: argparse.Namespace) -> int:
     from observatory.stack import Stack, StackError, parse_domains, plan_stack, run_until_stopped
     from observatory.stack_monitoring import MonitoringError
 
-    try:
-        domains = parse_domains(args.shards)
-    except ValueError as error:
-        sys.stderr.write(f"observatory up: {error}\n")
-        return 2
     config = _config(args, "up")
     if config is None:
+        return 2
+    try:
+        domains = parse_domains(args.shards) if args.shards is not None else list(config.shards)
+    except ValueError as error:
+        sys.stderr.write(f"observatory up: {error}\n")
         return 2
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="themis-stack-"))
     monitoring = None if args.no_monitoring else config
@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a local stack: orchestrator, shards, exporters, Prometheus with the generated rules and"
         " Alertmanager (example: observatory up --shards legal --webhook-url http://127.0.0.1:5001/alerts)",
     )
-    up.add_argument("--shards", default="legal,finance,medical,technical", help="domains, one shard each")
+    up.add_argument("--shards", help="domains, one shard each (default: the configuration's shards)")
     up.add_argument("--port", type=int, help="the orchestrator's port (default: a free one)")
     up.add_argument("--workdir", help="where configs, logs and the task store go (default: a new temporary folder)")
     up.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields (rules, alerts)")

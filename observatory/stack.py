@@ -28,7 +28,6 @@ from observatory.config import ObservatoryConfig
 from observatory.orchestrator.settings import DOMAIN_PATTERN
 from observatory.stack_monitoring import plan_monitoring
 
-DEFAULT_DOMAINS = ("legal", "finance", "medical", "technical")
 LOOPBACK = "127.0.0.1"
 
 

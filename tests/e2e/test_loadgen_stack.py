@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from observatory.stack import DEFAULT_DOMAINS, Stack, plan_stack
+from observatory.config import DEFAULT_CONFIG
+from observatory.stack import Stack, plan_stack
 from support.loadgen import loadgen, results
 from support.runtime import model_cache
 
@@ -24,7 +25,7 @@ def orchestrator(tmp_path_factory) -> str:
     """``observatory up``'s stack (one shard per domain and the orchestrator), without the exporters."""
     workdir = tmp_path_factory.mktemp("stack")
     cache = str(model_cache(tmp_path_factory))
-    plan = plan_stack(DEFAULT_DOMAINS, workdir, exporters=False, shard_config=lambda _d: {"cache_dir": cache})
+    plan = plan_stack(DEFAULT_CONFIG.shards, workdir, exporters=False, shard_config=lambda _d: {"cache_dir": cache})
     stack = Stack(plan.services, workdir)
     stack.start()
     try:

@@ -30,8 +30,11 @@ def _alive(pid: int) -> bool:
 
 def _up(tmp_path: Path) -> subprocess.Popen:
     env = os.environ | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    return subprocess.Popen([OBSERVATORY, "up", "--shards", "legal,finance", "--workdir", str(tmp_path / "stack")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
+    # The shards come from the configuration file, as they do without --shards.
+    config = tmp_path / "observatory.yml"
+    config.write_text("shards: [legal, finance]\n")
+    argv = [OBSERVATORY, "up", "--config", str(config), "--workdir", str(tmp_path / "stack")]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 def _children(pid: int) -> list[int]:
