@@ -74,15 +74,16 @@ def golden_signals(config: ObservatoryConfig) -> Panel:
     errors = recorded(f"{SLI_ERRORS}5m", 'slo="availability"')
     p95 = recorded(LATENCY_QUANTILE, 'quantile="0.95"')
     # Column name -> (query, unit, colour steps); every query keeps only `shard`, the column the rows join on.
+    # An idle shard's error ratio (0/0) and p95 (no observations) are NaN: `>= 0` leaves its cell empty instead.
     signals = {
         "Requests/s": (recorded(REQUESTS_RATE), "reqps", (Threshold("text"),)),
         "Error ratio": (
-            f"max by (shard) ({errors})",
+            f"max by (shard) ({errors} >= 0)",
             "percentunit",
             rises_to(t.error_ratio_warning, t.error_ratio_critical),
         ),
         "p95 latency": (
-            f"max by (shard) ({p95})",
+            f"max by (shard) ({p95} >= 0)",
             "s",
             (Threshold(GREEN), Threshold(RED, t.latency_p95_seconds)),
         ),
@@ -105,7 +106,7 @@ def golden_signals(config: ObservatoryConfig) -> Panel:
         f"requests per second, {REQUESTS_RATE}), errors (server errors and rejections over all requests, 5 "
         f"minutes; yellow from {percent(t.error_ratio_warning)}, red from {percent(t.error_ratio_critical)}), "
         f"latency (p95, red from {number(t.latency_p95_seconds)} s) and saturation (requests in flight against "
-        "capacity, red at 100 % where the shard answers 429; the fullest GPU's memory, red from "
+        "capacity, red at 100 %, where new requests queue; the fullest GPU's memory, red from "
         f"{percent(t.vram_usage_ratio)}), and health (-1 down, 0 unhealthy, 0.5 degraded, 1 healthy). "
         "Click a shard for every dashboard filtered to it.",
         "short",

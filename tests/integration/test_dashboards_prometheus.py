@@ -195,9 +195,12 @@ def test_no_traffic_gives_no_nan_in_cost_and_target_queries(cluster: tuple[Prome
         for target in panel.targets
     ]
     assert len(stats) == 4
+    # The golden signals table: an idle shard's error ratio and p95 are empty cells, not NaN.
+    golden = [(f"Golden Signals / {target.legend}", target.expr) for target in _panel(
+        "themis-cluster-overview", "Golden Signals per Shard").targets]  # fmt: skip
     not_finite = [
         (where, series["value"][1])
-        for where, expr in _cost_queries() + stats
+        for where, expr in _cost_queries() + stats + golden
         for series in _query(prometheus, expr)
         if not math.isfinite(float(series["value"][1]))
     ]
