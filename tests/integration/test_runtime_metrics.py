@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from observatory.catalogue import CATALOGUE
 from observatory.metric import MetricType, Source
 from observatory.runtime.tinymodel import ensure_default_model
-from support.runtime import model_cache, settings, started_client
+from support.runtime import model_cache, settings, started_client, wait_until
 
 SHARD_METRICS = CATALOGUE.by_source(Source.SHARD)
 # Series that stay at zero on a CPU-only machine, and why.
@@ -51,6 +51,9 @@ def scrapes(tmp_path_factory):
     with started_client(shard_settings) as client:
         before = _scrape(client)
         _drive_traffic(client)
+        # Recall is measured off the request path, after the adds: on a busy machine it lands after them.
+        recall = "themis_vector_search_recall_at_10_ratio"
+        wait_until(lambda: _scrape(client)[recall].samples[0].value > 0, what="the recall measurement")
         yield before, _scrape(client)
 
 
