@@ -103,7 +103,10 @@ class OrchestratorMetrics:
             self._i["themis_perspective_agreement_ratio"].labels(self._a(a), self._b(b)).set(ratio)
 
     def dag_started(self) -> None:
-        """A new DAG starts: drop the previous DAGs' step times, so the timeline shows the last DAG only."""
+        """A new DAG starts: drop the previous DAGs' step times, so the timeline shows the last DAG only.
+
+        The timeline is for one DAG at a time: DAGs that overlap (concurrent requests, durable tasks) mix
+        their steps on it, and a step name they share shows the last writer's times."""
         for name in ("themis_reasoning_step_start_timestamp_seconds", "themis_reasoning_step_end_timestamp_seconds"):
             self._i[name].clear()
 

@@ -1,8 +1,8 @@
 """Federated RAG: one search per domain's shard, all at once, merged by score.
 
 A domain's documents are indexed on its primary shard, so that is the shard searched. A shard that
-fails, times out or has too few documents is named in ``missing_shards``; the others' hits still
-come back. Each shard search is a checkpoint node ``search:<domain>``.
+fails or times out is named in ``missing_shards`` (one that holds fewer documents than asked for takes
+part with what it has); the others' hits still come back. Each shard search is a checkpoint node ``search:<domain>``.
 """
 
 from __future__ import annotations

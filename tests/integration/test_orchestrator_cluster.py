@@ -87,6 +87,9 @@ def test_seed_dag_runs_level_by_level_in_parallel(cluster):
         for dependency in deps:
             assert steps[name]["started"] >= steps[dependency]["ended"], (name, dependency)
     assert steps["step10"]["shard"] in DOMAINS
+    # Parallel: the first level's three steps ran at once, each starting before any of them ended.
+    first_level = [steps[name] for name in ("step1", "step2", "step3")]
+    assert max(step["started"] for step in first_level) < min(step["ended"] for step in first_level)
     durations = sum(step["ended"] - step["started"] for step in result["steps"])
     assert result["sequential_latency_seconds"] == pytest.approx(durations)
     assert result["speedup"] == pytest.approx(durations / result["latency_seconds"])
