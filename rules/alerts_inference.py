@@ -5,7 +5,7 @@ from __future__ import annotations
 from observatory.config import ObservatoryConfig
 from observatory.config.vocabulary import CLUSTER_OVERVIEW, LLM_INFERENCE, SLI_ERRORS, VECTOR_SEARCH
 from observatory.rules import recording as rec
-from observatory.rules.alerts_health import shard_down, throughput_low
+from observatory.rules.alerts_health import shard_crash_looping, shard_down, throughput_low
 from observatory.rules.histories import (
     SHARD,
     SHARDS,
@@ -14,11 +14,11 @@ from observatory.rules.histories import (
     cases,
     counter,
     counter_signal,
+    level,
     signal,
-    steady,
 )
 from observatory.rules.model import Alert, Group, Series, number, seconds
-from observatory.rules.probes import Probe, state
+from observatory.rules.probes import Condition, Probe, state
 from observatory.rules.templates import DURATION, HUMANIZE, PERCENT, SHARD_REF
 
 AVAILABILITY_5M = f'{SLI_ERRORS}5m{{slo="availability"}}'
@@ -105,10 +105,11 @@ def _error_alert(
         seeds=seeds,
         inhibited_by="ThemisAvailabilityBudgetBurn.*",
         check=Probe(
-            signal(f"{SLI_ERRORS}5m", (("slo", "availability"),), steady(rec.REQUESTS_RATE, 10.0)),
+            signal(f"{SLI_ERRORS}5m", (("slo", "availability"),)),
             ">",
             threshold,
             SHARDS,
+            conditions=(Condition("requests per second", level(rec.REQUESTS_RATE), ">=", minimum, held=10.0),),
         ),
         states=(state("one failure among six requests in five minutes stays silent", _low_traffic(1, 6), 30),),
         **cases(lambda v: rec.requests_history(SHARD, 10.0, v), SHARD, above(threshold)),
@@ -213,6 +214,7 @@ def inference_group(config: ObservatoryConfig) -> Group:
     window = config.windows.fragmentation
     alerts = (
         shard_down(config),
+        shard_crash_looping(config),
         _latency_alert(
             "ThemisInferenceLatencyHigh", 0.95, t.latency_p95_seconds, d.latency_p95, ("000: High Latency",)
         ),

@@ -16,12 +16,12 @@ from observatory.rules.histories import (
     below,
     cases,
     gauge,
+    level,
     signal,
-    steady,
     without,
 )
 from observatory.rules.model import Alert, Case, Group, Series, number
-from observatory.rules.probes import Probe, state
+from observatory.rules.probes import Condition, Probe, state
 from observatory.rules.templates import GPU_REF, HUMANIZE, PERCENT, SHARD_REF
 
 
@@ -45,34 +45,48 @@ def _underused_gpu(
     name: str, threshold: float, min_requests: float, severity: str, for_: str, smoothing: str, **text
 ) -> Alert:
     utilization = "themis_gpu_utilization_ratio"
+    floor = number(threshold)
     return Alert(
         name=name,
         expr=(
-            f"max by (shard, gpu) (avg_over_time({utilization}[{smoothing}])) < {number(threshold)}"
+            f"(max by (shard, gpu) ({utilization}) < {floor}"
+            f" or max by (shard, gpu) (avg_over_time({utilization}[{smoothing}])) < {floor})"
             f" and on (shard) {rec.REQUESTS_RATE} > {number(min_requests)}"
         ),
         severity=severity,
         for_=for_,
         description=(
-            f"GPU {GPU_REF} of shard {SHARD_REF} is busy {PERCENT} of the time on average over {smoothing} while"
-            f" the shard serves more than {number(min_requests)} requests per second; the floor is"
-            f" {number(threshold * 100)} %."
+            f"GPU {GPU_REF} of shard {SHARD_REF} is busy {PERCENT} of the time (now, or on average over"
+            f" {smoothing} while it flaps) while the shard serves more than {number(min_requests)} requests per"
+            f" second; the floor is {number(threshold * 100)} %."
+        ),
+        waits=(
+            f"A clean drop below {number(threshold * 100)} % pages {for_} after it: the raw utilisation carries"
+            f" the `for`. Utilisation that flaps around the floor pages {for_} after its {smoothing} average"
+            f" first falls below it, at most {smoothing} plus {for_} after the flapping starts. Only while the"
+            f" shard serves more than {number(min_requests)} requests per second: an idle GPU is not degraded."
         ),
         check=Probe(
-            signal(utilization, (), steady(rec.REQUESTS_RATE, 2 * min_requests + 1)),
+            signal(utilization),
             "<",
             threshold,
             GPUS,
             output=without("uuid"),
-            aggregate="avg",
+            aggregate="smoothed",
             window=smoothing,
+            conditions=(
+                Condition(
+                    "requests per second", level(rec.REQUESTS_RATE), ">", min_requests, held=2 * min_requests + 1
+                ),
+            ),
         ),
-        # Seed 001's example: a GPU alternating between 10 % and 25 % is under a 20 % floor on average.
+        # Seed 001's example: a GPU alternating between 10 % and 25 % is under a 20 % floor on average
+        # (judged at an odd minute, where the latest sample is above the floor).
         states=(
             state(
                 "utilisation flapping around the floor fires on its average",
                 _flapping_utilization(threshold / 2, threshold * 1.25, min_requests),
-                30,
+                29,
                 (GPU_OUTPUT, threshold * 0.875),
             ),
         ),

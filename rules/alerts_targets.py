@@ -8,9 +8,9 @@ from observatory.config import ObservatoryConfig
 from observatory.config.selectors import equality_labels, selected_labels, selector
 from observatory.config.vocabulary import CLUSTER_OVERVIEW
 from observatory.metric import Source
-from observatory.rules.histories import alternating, counter, counter_signal, gauge, signal, steady
+from observatory.rules.histories import alternating, counter, counter_signal, gauge, level, signal
 from observatory.rules.model import Alert, Case, Group, Labels, Series, number, seconds
-from observatory.rules.probes import Presence, Probe, presence_values, state
+from observatory.rules.probes import Condition, Presence, Probe, presence_values, state
 from observatory.rules.templates import HUMANIZE, INSTANCE_REF, JOB_REF
 
 PANEL = (CLUSTER_OVERVIEW, "Shard Health Heatmap")
@@ -139,6 +139,46 @@ def _target_alerts(target: Target, config: ObservatoryConfig) -> tuple[Alert, Al
     return down, missing
 
 
+def _empty_target(target: Target, config: ObservatoryConfig) -> Alert:
+    """A shard target that answers its scrapes but exposes none of the shard's series."""
+    for_ = config.for_durations.series_missing
+    health = "themis_shard_health_status"
+
+    def scraped(subject: Labels, seen) -> tuple[Series, ...]:
+        # The target is up throughout; the shard's health series (with the target's labels) where seen.
+        return (
+            Series("up", subject, " ".join(["1"] * len(seen))),
+            Series(health, (*subject, ("shard", "legal")), presence_values(seen)),
+        )
+
+    return Alert(
+        name=f"Themis{target.title}TargetEmpty",
+        expr=f"up{{{target.selector}}} == 1 unless on (instance, job) {health}",
+        severity="warning",
+        for_=for_,
+        summary=f"A target of the {target.job} job answers its scrapes but exposes no shard series.",
+        description=(
+            f"Target {INSTANCE_REF} of job {JOB_REF} is up but has exposed no {health} for {for_}: every shard"
+            " alert is blind for it."
+        ),
+        meaning=(
+            f"Prometheus scrapes the target successfully (up is 1) but it exposes no {health}, the series every"
+            " shard alert and every SeriesMissing alert starts from: the port belongs to another process, or the"
+            " build runs without its instrumentation. No threshold alert, no SeriesMissing alert and no target"
+            " alert can fire for it; this one does."
+        ),
+        actions=(
+            "Open the target's /metrics: if it shows another exporter's series, the scrape port is wrong.",
+            "If it shows no themis_ series at all, the shard runs a build without its instrumentation: redeploy.",
+        ),
+        panel=PANEL,
+        seeds=(f"prometheus.yml job {target.job}: up == 1 with no shard series",),
+        check=Presence(scraped, _instances(target)),
+        firing=Case((_up(target, target.job, 1),), 1.0, target.labels(target.instance)),
+        silent=Case(scraped(target.labels(target.instance), [True] * 31)),
+    )
+
+
 def _collector_history(job: str, instance: str, window: str, errors: float, up: Series) -> tuple[Series, ...]:
     labels: Labels = (("job", job), ("instance", instance), ("collector", "nvml"))
     per_second = errors / seconds(window)
@@ -183,11 +223,7 @@ def _collector_alert(config: ObservatoryConfig) -> Alert:
         panel=PANEL,
         seeds=("exporter health: collection keeps failing",),
         check=Probe(
-            counter_signal(
-                "themis_exporter_collection_errors_total",
-                (("reason", "lost"),),
-                steady("themis_exporter_collector_up", 0, ("collector", "instance", "job")),
-            ),
+            counter_signal("themis_exporter_collection_errors_total", (("reason", "lost"),)),
             ">",
             threshold,
             tuple(
@@ -196,6 +232,16 @@ def _collector_alert(config: ObservatoryConfig) -> Alert:
             ),
             aggregate="increase",
             window=window,
+            conditions=(
+                Condition(
+                    "complete reads in the window",
+                    level("themis_exporter_collector_up", ("collector", "instance", "job")),
+                    "==",
+                    0,
+                    held=0,
+                    step=1,
+                ),
+            ),
         ),
         firing=Case(
             _collector_history(job, instance, window, errors, gauge("themis_exporter_collector_up", (), 0)),
@@ -240,4 +286,6 @@ def targets_group(config: ObservatoryConfig) -> Group:
     alerts = [_watchdog(), _collector_alert(config)]
     for target in targets(config):
         alerts.extend(_target_alerts(target, config))
+        if target.job == config.jobs.shards:
+            alerts.append(_empty_target(target, config))
     return Group("themis-target-alerts", tuple(alerts))

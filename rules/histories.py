@@ -26,8 +26,6 @@ GPU_SERIES: Labels = (("shard", "legal"), ("gpu", "0"), ("uuid", "GPU-0"))
 GPU_OUTPUT: Labels = (("shard", "legal"), ("gpu", "0"))
 GPUS = (GPU_SERIES, (("shard", "finance"), ("gpu", "0"), ("uuid", "GPU-1")))
 
-Guard = Callable[[Labels, int], tuple[Series, ...]]
-
 
 def held(value: float, samples: int) -> str:
     """``value`` for ``samples`` samples in promtool's expanding notation."""
@@ -39,31 +37,19 @@ def without(*names: str) -> Callable[[Labels], Labels]:
     return lambda labels: tuple((key, value) for key, value in labels if key not in names)
 
 
-def steady(name: str, value: float, keep: tuple[str, ...] = ("shard",)) -> Guard:
-    """A guard series ``name`` holding ``value`` for the subject's ``keep`` labels (a condition met throughout)."""
-    return lambda subject, samples: (
-        Series(name, tuple((k, v) for k, v in subject if k in keep), held(value, samples)),
-    )
+def level(name: str, keep: tuple[str, ...] = ("shard",)) -> Signal:
+    """Inputs in which gauge ``name``, with the subject's ``keep`` labels, takes the given value per sample."""
+    return lambda subject, values: (Series(name, tuple((k, v) for k, v in subject if k in keep), gauge_values(values)),)
 
 
-def counter_signal(name: str, extra: Labels = (), *guards: Guard) -> Signal:
+def counter_signal(name: str, extra: Labels = ()) -> Signal:
     """Inputs in which counter ``name`` rises by the given increment at each sample."""
-
-    def build(subject: Labels, increments) -> tuple[Series, ...]:
-        guard_series = [s for guard in guards for s in guard(subject, len(increments))]
-        return (Series(name, (*subject, *extra), counter_values(increments)), *guard_series)
-
-    return build
+    return lambda subject, increments: (Series(name, (*subject, *extra), counter_values(increments)),)
 
 
-def signal(name: str, extra: Labels = (), *guards: Guard) -> Signal:
+def signal(name: str, extra: Labels = ()) -> Signal:
     """Inputs in which series ``name`` (subject labels plus ``extra``) takes the given value per sample."""
-
-    def build(subject: Labels, values) -> tuple[Series, ...]:
-        guard_series = [s for guard in guards for s in guard(subject, len(values))]
-        return (Series(name, (*subject, *extra), gauge_values(values)), *guard_series)
-
-    return build
+    return lambda subject, values: (Series(name, (*subject, *extra), gauge_values(values)),)
 
 
 def le_value(bound: float) -> str:

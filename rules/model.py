@@ -80,6 +80,9 @@ class Alert:
     silent: Case | None = None
     check: Probe | Presence | None = None
     states: tuple[GeneratedCase, ...] = ()
+    # What the alert waits for between the onset of its condition and the page, and why (the runbook says it);
+    # empty for an alert that pages `for` after its condition first holds.
+    waits: str = ""
     # Alert names (a regular expression) whose critical firing for the same shard makes this one redundant.
     inhibited_by: str = ""
     # Filled by the links post-pass over every alert.

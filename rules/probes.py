@@ -1,16 +1,19 @@
 """How the generated promtool cases drive an alert, and what the alert must do in each of them.
 
 A :class:`Probe` describes a threshold alert by its meaning: a compared quantity (one value per sample
-for a subject such as a shard), a comparison, a threshold and the alert's ``for``. A :class:`Presence`
-describes a missing-data alert: it fires once a subject's series are gone for ``for``. From either,
-:func:`generated_cases` builds the boundary, ``for`` timer, two-subject, missing-series, flapping and
-recovery histories, and derives what Prometheus must answer at each evaluation by replaying the
-alert's state machine (active when the comparison holds, firing once it has held for ``for``).
-Range windows are closed, as in the Prometheus the tests run against: ``[t - window, t]``.
+for a subject such as a shard), a comparison, a threshold and the alert's ``for``, and the other
+comparisons its expression joins with ``and`` (:class:`Condition`: a traffic guard, the start-up grace,
+a burn rate's second window). A :class:`Presence` describes a missing-data alert: it fires once a
+subject's series are gone for ``for``. From either, :func:`generated_cases` builds the boundary, clean
+onset, ``for`` timer, two-subject, missing-series, flapping and recovery histories, each condition's
+boundary, and derives what Prometheus must answer at each evaluation by replaying the alert's state
+machine (active when every comparison holds, firing once it has held for ``for``). Range windows are
+closed, as in the Prometheus the tests run against: ``[t - window, t]``.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +24,13 @@ from observatory.rules.model import Labels, Series, number, seconds
 STEP_SECONDS = 60
 # Boundary values sit 1 % past the threshold: closer than any threshold mutation of the mutation test.
 BOUNDARY = 0.01
-COMPARISONS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, "<": operator.lt}
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    "<": operator.lt,
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+}
 
 Signal = Callable[[Labels, Sequence[float]], tuple[Series, ...]]
 
@@ -32,13 +41,51 @@ def identity(labels: Labels) -> Labels:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A comparison the alert's expression joins to its probed one with ``and``.
+
+    ``series`` builds a subject's inputs in which the compared quantity takes one value per sample;
+    ``held`` satisfies the comparison and is used while the probed quantity is tested. ``step`` is the
+    least meaningful move across ``threshold`` (one rejection in the window), 1 % of it by default.
+    A ``clock`` quantity is an age (``time() - start``): it grows by one second every second.
+    """
+
+    name: str
+    series: Signal
+    op: str
+    threshold: float
+    held: float
+    step: float | None = None
+    clock: bool = False
+
+    def profile(self, value: float, length: int) -> list[float]:
+        """The quantity at each of ``length`` samples, ``value`` at the last one."""
+        if self.clock:
+            return [value - (length - 1 - i) * STEP_SECONDS for i in range(length)]
+        return [value] * length
+
+    def boundary(self) -> tuple[float, float]:
+        """The threshold itself and the value one step across it, on the side where the outcome flips."""
+        step = self.step if self.step is not None else abs(self.threshold) * BOUNDARY
+        inclusive = self.op in (">=", "<=", "==")
+        upward = (self.op in (">", ">=")) != inclusive
+        return self.threshold, self.threshold + (step if upward else -step)
+
+    def holds(self, values: Sequence[float], index: int) -> bool:
+        """Whether the comparison holds at sample ``index``."""
+        return COMPARISONS[self.op](values[index], self.threshold)
+
+
+@dataclass(frozen=True)
 class Probe:
     """A threshold alert: ``signal`` builds inputs in which the compared quantity takes one value per sample.
 
-    ``aggregate`` says how the expression reads those values: ``last`` (the latest sample), ``avg``
-    (their mean over ``window``, for gauges smoothed against flapping) or ``increase`` (the values are a
-    counter's per-sample increments, summed over ``window``). ``output`` maps a subject's labels to the
-    labels the alert carries. ``quiet`` is a value well on the quiet side of the threshold.
+    ``aggregate`` says how the expression reads those values: ``last`` (the latest sample), ``smoothed``
+    (the latest sample where it breaches, else the mean over ``window``: the raw comparison keeps the
+    onset-to-page time at ``for`` while the mean keeps a flapping signal's timer running) or
+    ``increase`` (the values are a counter's per-sample increments, summed over ``window``). ``output``
+    maps a subject's labels to the labels the alert carries. ``quiet`` is a value well on the quiet side
+    of the threshold. ``conditions`` are the expression's other comparisons.
     """
 
     signal: Signal
@@ -49,6 +96,7 @@ class Probe:
     aggregate: str = "last"
     window: str = "0s"
     quiet: float | None = None
+    conditions: tuple[Condition, ...] = ()
 
     @property
     def beyond(self) -> float:
@@ -84,8 +132,9 @@ class Probe:
         span = [value for value in values[start : index + 1] if value is not None]
         if self.aggregate == "last":
             return values[index]
-        if self.aggregate == "avg":
-            return fmean(span)
+        if self.aggregate == "smoothed":
+            latest = values[index]
+            return latest if COMPARISONS[self.op](latest, self.threshold) else fmean(span)
         # A counter's increase needs two samples; the first sample in the window is the base.
         increments = values[max(1, start + 1) : index + 1]
         return sum(v for v in increments if v is not None) if index >= 1 else None
@@ -142,7 +191,8 @@ def _states(holds: Sequence[bool], for_samples: int) -> list[str]:
 
 
 def _for_samples(for_: str) -> int:
-    return int(seconds(for_) // STEP_SECONDS)
+    # A `for` shorter than the evaluation interval still needs the next evaluation to fire.
+    return math.ceil(seconds(for_) / STEP_SECONDS)
 
 
 def gauge_values(values: Sequence[float | None]) -> str:
@@ -168,6 +218,10 @@ def counter_values(increments: Sequence[float]) -> str:
     return " ".join(values)
 
 
+# The quantity of every condition at each sample: one list per condition.
+Conditions = Sequence[Sequence[float]]
+
+
 class _Threshold:
     """Builds the cases of one :class:`Probe` with ``for`` of ``for_samples`` samples."""
 
@@ -177,11 +231,21 @@ class _Threshold:
         # Long enough for a full window and the whole `for`, with room on both sides.
         self.settle = probe.window_samples + 2
 
-    def expect(self, histories: Sequence[Sequence[float | None]], at: int) -> Expectation:
+    def held(self, length: int) -> list[list[float]]:
+        """Every condition held on its satisfied side for ``length`` samples."""
+        return [c.profile(c.held, length) for c in self.probe.conditions]
+
+    def holds(self, values: Sequence[float | None], conditions: Conditions, index: int) -> bool:
+        """Whether the probed comparison and every condition hold at sample ``index``."""
+        joined = zip(self.probe.conditions, conditions, strict=True)
+        return self.probe.holds(values, index) and all(c.holds(v, index) for c, v in joined)
+
+    def expect(self, histories: Sequence[Sequence[float | None]], conditions: Conditions, at: int) -> Expectation:
         """What the alert is at sample ``at`` given each subject's history."""
         firing, pending = [], []
         for subject, values in zip(self.probe.subjects, histories, strict=False):
-            state = _states([self.probe.holds(values, i) for i in range(at + 1)], self.for_samples)[at]
+            held = [self.holds(values, conditions, i) for i in range(at + 1)]
+            state = _states(held, self.for_samples)[at]
             labels = self.probe.output(subject)
             if state == "firing":
                 firing.append((labels, self.probe.compared(values, at)))
@@ -189,18 +253,53 @@ class _Threshold:
                 pending.append(labels)
         return Expectation(at, tuple(firing), tuple(pending))
 
-    def case(self, name: str, histories: Sequence[Sequence[float | None]], *at: int) -> GeneratedCase:
-        series = [
-            s
-            for subject, values in zip(self.probe.subjects, histories, strict=False)
-            if any(v is not None for v in values)
-            for s in self.probe.signal(subject, values)
-        ]
-        return GeneratedCase(name, tuple(series), tuple(self.expect(histories, i) for i in at))
+    def series(self, histories: Sequence[Sequence[float | None]], conditions: Conditions) -> tuple[Series, ...]:
+        """The inputs: each subject's signal and conditions (a subject without any value has no series)."""
+        inputs: list[Series] = []
+        for subject, values in zip(self.probe.subjects, histories, strict=False):
+            if any(v is not None for v in values):
+                inputs += self.probe.signal(subject, values)
+                for condition, quantity in zip(self.probe.conditions, conditions, strict=True):
+                    inputs += condition.series(subject, quantity)
+        return tuple(inputs)
 
-    def onset(self, values: Sequence[float | None]) -> int:
-        """The first sample at which the condition holds."""
-        return next(i for i in range(len(values)) if self.probe.holds(values, i))
+    def case(
+        self, name: str, histories: Sequence[Sequence[float | None]], *at: int, conditions: Conditions | None = None
+    ) -> GeneratedCase:
+        conditions = self.held(len(histories[0])) if conditions is None else conditions
+        expectations = tuple(self.expect(histories, conditions, i) for i in at)
+        return GeneratedCase(name, self.series(histories, conditions), expectations)
+
+    def onset_case(self, step_up: Sequence[float], onset: int, at: int) -> GeneratedCase:
+        """A clean onset (steady good, then steady bad from ``onset``), judged from the meaning of ``for``:
+        pending from the onset until ``for`` has elapsed, firing at exactly that evaluation."""
+        p, labels = self.probe, self.probe.output(self.probe.subjects[0])
+        conditions = self.held(len(step_up))
+        if at < onset + self.for_samples:
+            expectation = Expectation(at, pending=(labels,))
+        else:
+            expectation = Expectation(at, firing=((labels, p.compared(step_up, at)),))
+        name = "pending until for has elapsed" if expectation.pending else "fires once for has elapsed"
+        return GeneratedCase(name, self.series([step_up], conditions), (expectation,))
+
+    def flapping_cases(self, length: int) -> list[GeneratedCase]:
+        """A smoothed signal alternating across the threshold: its mean just past the threshold pages, as
+        the raw comparison alone never would (each good sample would restart its timer)."""
+        p = self.probe
+        high = 2 * p.beyond - p.far
+        flapping = [p.far if i % 2 == 0 else high for i in range(length)]
+        return [self.case("flapping across the threshold pages on its mean", [flapping], length - 1)]
+
+    def condition_cases(self, length: int) -> list[GeneratedCase]:
+        """Each condition at its threshold and one step across it, the probed quantity well past its own."""
+        cases, end = [], length - 1
+        for index, condition in enumerate(self.probe.conditions):
+            for value in condition.boundary():
+                conditions = self.held(length)
+                conditions[index] = condition.profile(value, length)
+                name = f"{condition.name} at {number(value)}"
+                cases.append(self.case(name, [[self.probe.far] * length], end, conditions=conditions))
+        return cases
 
     def cases(self) -> list[GeneratedCase]:
         p, settle, wait = self.probe, self.settle, self.for_samples
@@ -208,23 +307,24 @@ class _Threshold:
         length = settle + p.window_samples + wait + 3
         end = length - 1
         step_up = [p.safe] * settle + [p.beyond] * (length - settle)
-        onset = self.onset(step_up)
         cases = [
             self.case("at the threshold stays silent", [[p.threshold] * length], end),
             self.case("just beyond the threshold fires", [[p.beyond] * length], end),
         ]
         if wait:
-            cases.append(self.case("pending until for has elapsed", [step_up], onset + wait - 1))
+            cases.append(self.onset_case(step_up, settle, settle + wait - 1))
         cases += [
-            self.case("fires once for has elapsed", [step_up], onset + wait),
+            self.onset_case(step_up, settle, settle + wait),
             self.case("two subjects, only the breaching one fires", [[p.beyond] * length, [p.safe] * length], end),
             self.case("series missing stays silent", [[None] * length], end),
         ]
         flapping = [p.far if i % 3 != 2 else p.safe for i in range(length + 3)]
         cases.append(self.case("flapping", [flapping], length + 2))
+        if p.aggregate == "smoothed":
+            cases += self.flapping_cases(length + 3)
         recovery = [p.beyond] * length + [p.safe] * settle
         cases.append(self.case("recovers once the value is back", [recovery], end, len(recovery) - 1))
-        return cases
+        return cases + self.condition_cases(length)
 
 
 class _Presence:

@@ -40,6 +40,18 @@ def _metrics(expr: str, recordings: Mapping[str, list[Recording]], seen: set[str
     return lines
 
 
+def onset_to_page(alert: Alert) -> str:
+    """How long after its condition starts the alert pages, and what it waits for."""
+    if alert.waits:
+        return alert.waits
+    if not seconds(alert.for_):
+        return "Pages at the first evaluation at which its expression holds: nothing to wait for."
+    return (
+        f"Pages {alert.for_} after its expression first holds, if it holds at every evaluation in between:"
+        " the `for` lets a passing breach go by."
+    )
+
+
 def _section(alert: Alert, group: str, recordings: Mapping[str, list[Recording]]) -> list[str]:
     uid, panel = alert.panel
     labels = ", ".join(f"`{key}={value}`" for key, value in alert.all_labels)
@@ -50,6 +62,8 @@ def _section(alert: Alert, group: str, recordings: Mapping[str, list[Recording]]
         f"Seeds: {'; '.join(alert.seeds) or 'none'}.",
         "",
         f"**What it means.** {alert.meaning}",
+        "",
+        f"**Onset to page.** {onset_to_page(alert)}",
         "",
         "**PromQL.**",
         "",

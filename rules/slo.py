@@ -31,15 +31,14 @@ from observatory.rules.histories import (
     SAMPLES,
     SHARD,
     SHARDS,
-    Guard,
     held,
     histogram_share_below,
     le_value,
+    level,
     signal,
-    steady,
 )
 from observatory.rules.model import Alert, Case, Group, Labels, Recording, Series, number, seconds
-from observatory.rules.probes import Probe, state
+from observatory.rules.probes import Condition, Probe, state
 from observatory.rules.recording import requests_history
 from observatory.rules.templates import PERCENT
 
@@ -65,7 +64,8 @@ class SLO:
     subjects: tuple[Labels, Labels]
     meaning: str
     panel: tuple[str, str]
-    guard: tuple[Guard, ...] = ()
+    # Whether its burn alerts hold only while the shard serves the minimum traffic.
+    guarded: bool = False
     sli: str = SLI_ERRORS
     budget_record: str = BUDGET_REMAINING
     # Named states seen in the field, for the 5-minute SLI or for the period's budget.
@@ -107,7 +107,7 @@ def availability_slo(config: ObservatoryConfig) -> SLO:
         SHARDS,
         "Share of inference requests that ended in a server error or were rejected at capacity.",
         (CLUSTER_OVERVIEW, "Total Throughput"),
-        guard=(steady(REQUESTS_RATE, 10.0),),
+        guarded=True,
         # Evaluated 14 minutes into the idle spell: long past the 5-minute window that turns 0/0.
         budget_states=(
             ("idle minutes keep the period's budget a number", Case(_idle_history(), 0.0005, SHARD, at="44m")),
@@ -164,7 +164,7 @@ def latency_slo(config: ObservatoryConfig) -> SLO:
         SHARDS,
         f"Share of successful inference requests slower than {number(threshold)} s.",
         (CLUSTER_OVERVIEW, "Aggregate Latency"),
-        guard=(steady(REQUESTS_RATE, 10.0),),
+        guarded=True,
         # Only where a client could write the bound two ways (2 and 2.0).
         sli_states=(
             (
@@ -271,12 +271,19 @@ def _burn_alert(slo: SLO, tier: BurnTier, config: ObservatoryConfig) -> Alert:
     selector = f'{{slo="{slo.name}"}}'
     lasts = exhaustion(config.slo.period, tier.factor)
     minimum = config.thresholds.min_traffic_requests_per_second
-    guard = f" and on (shard) {REQUESTS_RATE} >= {number(minimum)}" if slo.guard else ""
+    guard = f" and on (shard) {REQUESTS_RATE} >= {number(minimum)}" if slo.guarded else ""
     labels = (("slo", slo.name),)
-    long_signal = signal(f"{slo.sli}{tier.long_window}", labels, *slo.guard)
-    short_signal = signal(f"{slo.sli}{tier.short_window}", labels)
+    confirmed = Condition(
+        f"the {tier.short_window} error ratio",
+        signal(f"{slo.sli}{tier.short_window}", labels),
+        ">",
+        threshold,
+        held=threshold * 1.5,
+    )
+    traffic = Condition("requests per second", level(REQUESTS_RATE), ">=", minimum, held=10.0)
+    conditions = (confirmed, traffic) if slo.guarded else (confirmed,)
     subject_text = " ".join(f"{{{{ $labels.{key} }}}}" for key in slo.by)
-    traffic = f" Quiet while the shard serves fewer than {number(minimum)} requests per second." if slo.guard else ""
+    quiet = f" Quiet while the shard serves fewer than {number(minimum)} requests per second." if slo.guarded else ""
     states = ()
     dead = _dead_shard(slo)
     if dead is not None and tier is config.slo.tiers[0]:
@@ -299,7 +306,7 @@ def _burn_alert(slo: SLO, tier: BurnTier, config: ObservatoryConfig) -> Alert:
         meaning=(
             f"{slo.meaning} Over both the last {tier.long_window} and {tier.short_window} it exceeded"
             f" {factor} times the {number(slo.budget)} budget of the {number(slo.objective * 100)} % objective: at"
-            f" that rate the whole {config.slo.period} budget is spent in {lasts}.{traffic}"
+            f" that rate the whole {config.slo.period} budget is spent in {lasts}.{quiet}"
         ),
         actions=(
             "Check which other alerts fire for the shard (errors, latency, GPU, host): the burn has a cause there.",
@@ -310,11 +317,12 @@ def _burn_alert(slo: SLO, tier: BurnTier, config: ObservatoryConfig) -> Alert:
         seeds=(f"000 goal: {number(slo.objective * 100)} % {slo.name}",),
         labels=(("tier", tier.long_window), ("exhaustion", lasts)),
         check=Probe(
-            lambda subject, values: (*long_signal(subject, values), *short_signal(subject, values)),
+            signal(f"{slo.sli}{tier.long_window}", labels),
             ">",
             threshold,
             slo.subjects,
             output=lambda subject: (*subject, *labels),
+            conditions=conditions,
         ),
         states=states,
         firing=Case(slo.history(threshold * 1.1), threshold * 1.1, (*slo.subjects[0], *labels)),

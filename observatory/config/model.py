@@ -56,6 +56,8 @@ class Thresholds:
     min_traffic_requests_per_second: float = 0.2
     # exporters' own health
     exporter_collection_errors: float = 0.0
+    # A shard that started again this many times within windows.restarts is crash-looping.
+    shard_restarts: float = 3.0
     # serving signals (issue 8) and the orchestrator's durable tasks (issue 9): their alerts read these
     time_to_first_token_p95_seconds: float = 2.5
     queue_time_p95_seconds: float = 5.0
@@ -68,6 +70,7 @@ class ForDurations:
     """How long each alert's condition must hold before it fires (its ``for``)."""
 
     shard_down: Duration = Duration("1m")
+    shard_crash_loop: Duration = Duration("0s")
     latency_p95: Duration = Duration("2m")
     latency_p99: Duration = Duration("5m")
     vector_search_latency: Duration = Duration("5m")
@@ -107,6 +110,8 @@ class Windows:
     smoothing: Duration = Duration("5m")
     # A shard younger than this is starting (loading its model); seed 000 quotes 30-60 s for large models.
     startup_grace: Duration = Duration("5m")
+    # Restarts of a shard are counted over this window (seed 000's cold start is 30-60 s).
+    restarts: Duration = Duration("15m")
     fragmentation: Duration = Duration("15m")
     collection_errors: Duration = Duration("10m")
     # Failovers and unroutable requests are counted over this window: any in it is an incident.
