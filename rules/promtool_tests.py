@@ -16,7 +16,7 @@ from observatory.config import ObservatoryConfig
 from observatory.config.selectors import selected_labels, selector, source_of, target_labels
 from observatory.rules import templates
 from observatory.rules.histories import EVAL_TIME, STEP
-from observatory.rules.model import Alert, Case, Group, Recording, Series, number
+from observatory.rules.model import Alert, Case, Group, Recording, Series, number, seconds
 from observatory.rules.probes import Expectation, GeneratedCase, generated_cases
 from observatory.rules.render import dump
 
@@ -94,7 +94,8 @@ def _generated_test(alert: Alert, case: GeneratedCase, select: Selected) -> dict
     for expectation in case.expectations:
         expected = [_expected_alert(alert, Case((), value, labels)) for labels, value in expectation.firing]
         checks.append({"eval_time": f"{expectation.at}m", "alertname": alert.name, "exp_alerts": expected})
-        if expectation.pending:
+        # With a `for`, no pending alert is as much a part of the expected state as the pending ones.
+        if expectation.pending or seconds(alert.for_):
             pending.append(_pending_check(alert, expectation))
     test = _test(f"{alert.name}: {case.name}", Case(case.series), select, alert_rule_test=checks)
     if pending:

@@ -60,8 +60,13 @@ def promtool_test_outcomes(binary: str, cwd: Path, paths: Sequence[str], workers
     chunks = [list(paths[i::workers]) for i in range(workers) if paths[i::workers]]
 
     def run(chunk: list[str]) -> str:
-        result = subprocess.run([binary, "test", "rules", *chunk], cwd=cwd, capture_output=True, text=True, timeout=600)
-        return result.stdout + result.stderr
+        # One stream: promtool writes a file's heading and SUCCESS to stdout but its failures to stderr, so
+        # read apart, every failure of a chunk would land in the report of the chunk's last file.
+        command = [binary, "test", "rules", *chunk]
+        result = subprocess.run(
+            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600
+        )
+        return result.stdout
 
     with ThreadPoolExecutor(len(chunks)) as pool:
         output = "\n".join(pool.map(run, chunks))
