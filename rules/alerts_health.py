@@ -157,9 +157,9 @@ def shard_crash_looping(config: ObservatoryConfig) -> Alert:
             " the page. A single cold start, or one restart by a rollout, does not fire."
         ),
         waits=(
-            f"Pages at the evaluation that sees the {number(restarts)}th restart within {window}: a shard"
-            " crashing every two minutes pages about six minutes after its first start. It waits for that many"
-            " restarts because one or two are a rollout or a recovered fault, not a loop."
+            f"Pages at the first evaluation that counts {number(restarts)} restarts within {window}: a shard"
+            f" crashing every two minutes pages about {number(2 * restarts)} minutes after its first start. It"
+            " waits for that many restarts because one or two are a rollout or a recovered fault, not a loop."
         ),
         actions=(
             "Read the shard's log and its last exit reason (kubectl describe pod: OOMKilled, exit code).",

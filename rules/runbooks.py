@@ -149,7 +149,10 @@ def runbooks_markdown(groups: list[Group], config: ObservatoryConfig) -> str:
         "**Which alert pages for what.** A dead shard (the process gone, the host down) answers no request,"
         f" so no request-based SLO sees it: ThemisShardTargetDown pages within {config.for_durations.target_down},"
         " and ThemisUptimeBudgetBurn1h records the budget it costs. A shard that answers but is unhealthy pages"
-        " through ThemisShardDown. Failing requests page through the critical availability burn-rate tiers;"
+        " through ThemisShardDown; one that keeps crashing and restarting (every start young, so the start-up"
+        " grace spares it, and up between crashes) through ThemisShardCrashLooping; a target that answers but"
+        " exposes no shard series (a wrong port, a build without instrumentation) through ThemisShardTargetEmpty."
+        " Failing requests page through the critical availability burn-rate tiers;"
         " the error-ratio alerts (ThemisInferenceErrorsHigh/Critical) and the latency alerts duplicate a"
         " critical burn-rate page for the same shard and are inhibited while it fires. ThemisWatchdog always"
         " fires: route it to a dead man's switch.",

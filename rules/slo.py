@@ -256,6 +256,33 @@ def _states(states: tuple[tuple[str, Case], ...], labels: Labels) -> tuple[tuple
     return tuple((name, replace(case, labels=(*case.labels, *labels))) for name, case in states)
 
 
+def _span(duration_seconds: float) -> str:
+    """A duration in words, to the second under two minutes and to the minute above."""
+    if duration_seconds < 120:
+        return f"{round(duration_seconds)} s"
+    return f"{round(duration_seconds / 60)} minutes"
+
+
+def _burn_onset(slo: SLO, tier: BurnTier, threshold: float) -> str:
+    """How soon a burn-rate tier pages after a complete outage starts, and what it waits for."""
+    long, short = (seconds(window) * threshold for window in (tier.long_window, tier.short_window))
+    bad = (
+        "scrape failing"
+        if slo.name == "uptime"
+        else "request failing"
+        if slo.name == "availability"
+        else ("request too slow")
+    )
+    return (
+        f"No `for`: it pages at the first evaluation at which both windows' error ratios exceed"
+        f" {number(threshold)}. With every {bad} from one moment on, the {tier.short_window} window crosses"
+        f" after about {_span(short)} and the {tier.long_window} window after about {_span(long)}, so the page"
+        f" comes about {_span(max(long, short))} after the onset (a partial outage takes longer). It waits for"
+        f" the long window so that a short spike does not spend the pager, and for the short one so that it"
+        " stops soon after the burn does."
+    )
+
+
 def _dead_shard(slo: SLO) -> tuple[Series, ...] | None:
     """A shard target answering for 30 minutes, then failing every scrape: only the uptime SLO sees it."""
     if slo.name != "uptime":
@@ -316,6 +343,7 @@ def _burn_alert(slo: SLO, tier: BurnTier, config: ObservatoryConfig) -> Alert:
         panel=slo.panel,
         seeds=(f"000 goal: {number(slo.objective * 100)} % {slo.name}",),
         labels=(("tier", tier.long_window), ("exhaustion", lasts)),
+        waits=_burn_onset(slo, tier, threshold),
         check=Probe(
             signal(f"{slo.sli}{tier.long_window}", labels),
             ">",

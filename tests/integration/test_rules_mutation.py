@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
 
 from observatory.artefacts import all_artefacts, panel_linker, write_artefacts
 from observatory.config import DEFAULT_CONFIG
@@ -24,7 +23,7 @@ from observatory.rules.model import Alert, Group
 from observatory.rules.probes import Probe
 from observatory.rules.render import rule_file
 from support.mutants import mutants
-from support.rules import promtool_test_outcomes
+from support.rules import alert_test_tree, promtool_test_outcomes
 
 # Reviewed: mutants no input can tell apart from the original, each with the reason.
 EQUIVALENT = {
@@ -75,15 +74,12 @@ def test_every_mutant_of_every_alert_fails_its_promtool_tests(promtool: str, tmp
     for group in _groups():
         for alert in group.alerts:
             test = f"{ALERT_TESTS}/{alert.name}.yml"
-            # The alert's test file, the rule files it loads, and the one group file mutated.
-            loads = yaml.safe_load(files[test])["rule_files"]
-            shared = {test: files[test], **{f"rules/{Path(p).name}": files[f"rules/{Path(p).name}"] for p in loads}}
-            write_artefacts(tmp_path / alert.name, {**shared, f"rules/{group.name}.yml": rule_file(group)})
+            write_artefacts(tmp_path / alert.name, alert_test_tree(files, test, group.name, rule_file(group)))
             controls.append(f"{alert.name}/{test}")
             for index, mutant in enumerate(mutants(alert)):
                 root = f"{alert.name}-{index}"
-                tree = {**shared, f"rules/{group.name}.yml": rule_file(_mutated_group(group, mutant.alert))}
-                write_artefacts(tmp_path / root, tree)
+                mutated = rule_file(_mutated_group(group, mutant.alert))
+                write_artefacts(tmp_path / root, alert_test_tree(files, test, group.name, mutated))
                 plan[f"{root}/{test}"] = mutant.label
     assert len(plan) > 250
     outcomes = promtool_test_outcomes(promtool, tmp_path, sorted([*plan, *controls]))

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 _FILE_RESULT = re.compile(r"^Unit Testing:\s+(?P<path>\S+)\n(?P<body>.*?)(?=^Unit Testing:|\Z)", re.M | re.S)
 
 # Every alert the seeds name (issue 3), mapped to the alert that implements it.
@@ -40,6 +42,13 @@ SEED_ALERTS: Mapping[str, str] = {
     "prometheus.yml job nvidia-gpu-exporter: up == 0": "ThemisGPUExporterTargetDown",
     "prometheus.yml job nvidia-gpu-exporter: absent": "ThemisGPUExporterTargetMissing",
 }
+
+
+def alert_test_tree(files: Mapping[str, str], test: str, group_name: str, group_file: str) -> dict[str, str]:
+    """An alert's promtool test file ``test``, the rule files it loads, and its group's file as ``group_file``."""
+    loads = yaml.safe_load(files[test])["rule_files"]
+    tree = {test: files[test], **{f"rules/{Path(p).name}": files[f"rules/{Path(p).name}"] for p in loads}}
+    return {**tree, f"rules/{group_name}.yml": group_file}
 
 
 def run_promtool(binary: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
