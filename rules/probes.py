@@ -303,7 +303,7 @@ class _Threshold:
 
     def cases(self) -> list[GeneratedCase]:
         p, settle, wait = self.probe, self.settle, self.for_samples
-        # A smoothed value needs a whole window of bad samples before it crosses the threshold.
+        # Room for a whole window and the whole `for` after the onset.
         length = settle + p.window_samples + wait + 3
         end = length - 1
         step_up = [p.safe] * settle + [p.beyond] * (length - settle)
@@ -322,6 +322,10 @@ class _Threshold:
         cases.append(self.case("flapping", [flapping], length + 2))
         if p.aggregate == "smoothed":
             cases += self.flapping_cases(length + 3)
+        if p.aggregate == "increase" and p.threshold == 0:
+            # One event and no more: it counts for one window, and pages if that outlasts the `for`.
+            single = [0.0] * settle + [1.0] + [0.0] * (length - settle - 1)
+            cases.append(self.case("one event in the window", [single], settle, settle + wait, end))
         recovery = [p.beyond] * length + [p.safe] * settle
         cases.append(self.case("recovers once the value is back", [recovery], end, len(recovery) - 1))
         return cases + self.condition_cases(length)
