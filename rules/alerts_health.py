@@ -1,4 +1,4 @@
-"""Alerts on whether the shards serve at all: a shard's own health, and the cluster's throughput."""
+"""Alerts on whether the shards serve at all: a shard's own health, its restarts, and the cluster's throughput."""
 
 from __future__ import annotations
 
@@ -142,6 +142,9 @@ def shard_crash_looping(config: ObservatoryConfig) -> Alert:
     restarts, window = config.thresholds.shard_restarts, config.windows.restarts
     for_ = config.for_durations.shard_crash_loop
     target = (("instance", f"shard-legal:{config.ports.shard}"), ("job", config.jobs.shards))
+    # Starts every other minute: the first is the cold start, the count-th restart comes at minute 2 * count.
+    count = math.ceil(restarts)
+    starts = tuple(range(0, 2 * count + 1, 2))
     return Alert(
         name="ThemisShardCrashLooping",
         expr=f"sum by (shard) (changes({STARTED}[{window}])) >= {number(restarts)}",
@@ -170,14 +173,14 @@ def shard_crash_looping(config: ObservatoryConfig) -> Alert:
         seeds=("000: Shard Down (a shard that never stays up)",),
         states=(
             GeneratedCase(
-                "a shard crashing every other minute pages at its third restart",
-                _crash_loop(target, 20),
-                (Expectation(5), Expectation(6, firing=((SHARD, 3.0),))),
+                "a shard crashing every other minute pages at the restart that reaches the count",
+                _crash_loop(target, 2 * count + 4),
+                (Expectation(2 * count - 1), Expectation(2 * count, firing=((SHARD, float(count)),))),
             ),
             state("a single cold start stays silent", (*_starts((0,), 20), gauge(HEALTH, SHARD, 1)), 20),
             state("one restart by a rollout stays silent", _starts((0, 4), 20), 20),
-            state("two restarts in the window stay silent", _starts((0, 2, 4), 6), 6),
-            state("three restarts in the window fire", _starts((0, 2, 4, 6), 8), 8, (SHARD, 3.0)),
+            state("one restart short of the count stays silent", _starts(starts[:-1], 2 * count), 2 * count),
+            state("restarts reaching the count fire", _starts(starts, 2 * count + 2), 2 * count + 2, (SHARD, count)),
         ),
         firing=Case((Series(STARTED, SHARD, "0+60x30"),), seconds(window) / 60, SHARD),
         silent=Case((gauge(STARTED, SHARD, LONG_AGO),)),
