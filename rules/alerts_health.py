@@ -13,6 +13,7 @@ from observatory.rules.histories import (
     SHARDS,
     STEP_SECONDS,
     alternating,
+    alternation,
     counter,
     counter_signal,
     gauge,
@@ -53,6 +54,16 @@ def shard_down(config: ObservatoryConfig) -> Alert:
 
     grace_minutes = int(seconds(grace) // 60)
     for_minutes = math.ceil(seconds(for_) / 60)
+    probe = Probe(
+        signal(HEALTH),
+        "<",
+        floor,
+        SHARDS,
+        aggregate="smoothed",
+        window=smoothing,
+        quiet=1.0,
+        conditions=(Condition("time since start", _start_time, ">", seconds(grace), held=-LONG_AGO, clock=True),),
+    )
     return Alert(
         name="ThemisShardDown",
         expr=(
@@ -89,16 +100,7 @@ def shard_down(config: ObservatoryConfig) -> Alert:
         ),
         panel=(CLUSTER_OVERVIEW, "Shard Health Heatmap"),
         seeds=("000: Shard Down",),
-        check=Probe(
-            signal(HEALTH),
-            "<",
-            floor,
-            SHARDS,
-            aggregate="smoothed",
-            window=smoothing,
-            quiet=1.0,
-            conditions=(Condition("time since start", _start_time, ">", seconds(grace), held=-LONG_AGO, clock=True),),
-        ),
+        check=probe,
         states=(
             state("a cold start inside the grace stays silent", cold_start(grace_minutes - 1), grace_minutes - 1),
             state(
@@ -108,7 +110,12 @@ def shard_down(config: ObservatoryConfig) -> Alert:
                 (SHARD, 0.0),
             ),
             # At an odd minute the latest sample is degraded: the average over the window pages.
-            state("flapping between unhealthy and degraded fires", flapping(0, 0.5), 29, (SHARD, 0.25)),
+            state(
+                "flapping between unhealthy and degraded fires",
+                flapping(0, 0.5),
+                29,
+                (SHARD, probe.compared(alternation(0, 0.5), 29)),
+            ),
         ),
         firing=Case((gauge(HEALTH, SHARD, 0), gauge(STARTED, SHARD, LONG_AGO)), 0.0, SHARD),
         silent=Case((gauge(HEALTH, SHARD, 0.5), gauge(STARTED, SHARD, LONG_AGO))),

@@ -13,6 +13,7 @@ from observatory.rules.histories import (
     SHARDS,
     above,
     alternating,
+    alternation,
     below,
     cases,
     gauge,
@@ -46,6 +47,19 @@ def _underused_gpu(
 ) -> Alert:
     utilization = "themis_gpu_utilization_ratio"
     floor = number(threshold)
+    probe = Probe(
+        signal(utilization),
+        "<",
+        threshold,
+        GPUS,
+        output=without("uuid"),
+        aggregate="smoothed",
+        window=smoothing,
+        conditions=(
+            Condition("requests per second", level(rec.REQUESTS_RATE), ">", min_requests, held=2 * min_requests + 1),
+        ),
+    )
+    flapping = alternation(threshold / 2, threshold * 1.25)
     return Alert(
         name=name,
         expr=(
@@ -66,20 +80,7 @@ def _underused_gpu(
             f" first falls below it, at most {smoothing} plus {for_} after the flapping starts. Only while the"
             f" shard serves more than {number(min_requests)} requests per second: an idle GPU is not degraded."
         ),
-        check=Probe(
-            signal(utilization),
-            "<",
-            threshold,
-            GPUS,
-            output=without("uuid"),
-            aggregate="smoothed",
-            window=smoothing,
-            conditions=(
-                Condition(
-                    "requests per second", level(rec.REQUESTS_RATE), ">", min_requests, held=2 * min_requests + 1
-                ),
-            ),
-        ),
+        check=probe,
         # Seed 001's example: a GPU alternating between 10 % and 25 % is under a 20 % floor on average
         # (judged at an odd minute, where the latest sample is above the floor).
         states=(
@@ -87,7 +88,7 @@ def _underused_gpu(
                 "utilisation flapping around the floor fires on its average",
                 _flapping_utilization(threshold / 2, threshold * 1.25, min_requests),
                 29,
-                (GPU_OUTPUT, threshold * 0.875),
+                (GPU_OUTPUT, probe.compared(flapping, 29)),
             ),
         ),
         **text,

@@ -62,10 +62,14 @@ def gauge(name: str, labels: Labels, value: float) -> Series:
     return Series(name, labels, f"{number(value)}+0x{SAMPLES}")
 
 
+def alternation(first: float, second: float) -> list[float]:
+    """Two values in turn, ``first`` at even minutes, for the whole history."""
+    return [first if i % 2 == 0 else second for i in range(SAMPLES + 1)]
+
+
 def alternating(name: str, labels: Labels, first: float, second: float) -> Series:
     """A gauge that flips between two values on every sample."""
-    values = (number(first if i % 2 == 0 else second) for i in range(SAMPLES + 1))
-    return Series(name, labels, " ".join(values))
+    return Series(name, labels, gauge_values(alternation(first, second)))
 
 
 def counter(name: str, labels: Labels, per_second: float) -> Series:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from observatory.artefacts import all_artefacts, panel_linker, write_artefacts
 from observatory.config import DEFAULT_CONFIG
@@ -19,7 +20,7 @@ from observatory.rules.mixin import ALERT_TESTS, rule_groups
 from observatory.rules.model import Alert, Group
 from observatory.rules.probes import Probe
 from observatory.rules.render import rule_file
-from support.rules import alert_test_tree, run_promtool
+from support.rules import alert_test_tree, promtool_test_outcomes, run_promtool
 
 # `(raw or mean) and on (...) guard`: the two halves of a smoothed alert's condition.
 _SHAPE = re.compile(r"^\((?P<raw>.+?) or (?P<mean>.+avg_over_time.+?)\)(?P<rest> and on .+)$")
@@ -65,3 +66,26 @@ def test_each_half_of_a_smoothed_alert_alone_fails_its_tests(promtool: str, tmp_
     raw_only = _failing_cases(promtool, tmp_path / "raw", group, alert, shape["raw"] + shape["rest"])
     assert "flapping across the threshold pages on its mean" in raw_only
     assert "fires once for has elapsed" not in raw_only
+
+
+@pytest.mark.slow
+def test_the_timing_cases_follow_the_configured_windows_and_for(promtool: str, tmp_path: Path) -> None:
+    config = replace(
+        DEFAULT_CONFIG,
+        # Seed 000's 30 s for ShardDown, shorter than one evaluation of the tests.
+        for_durations=replace(DEFAULT_CONFIG.for_durations, shard_down="30s", gpu_degraded="3m"),
+        windows=replace(DEFAULT_CONFIG.windows, smoothing="10m", startup_grace="2m", restarts="10m"),
+        thresholds=replace(DEFAULT_CONFIG.thresholds, shard_restarts=4.0),
+    )
+    files = all_artefacts(config)
+    write_artefacts(tmp_path, files)
+    names = ("ThemisShardDown", "ThemisGPUDegraded", "ThemisGPUUtilizationLow", "ThemisShardCrashLooping")
+    paths = [f"{ALERT_TESTS}/{name}.yml" for name in names]
+    assert set(promtool_test_outcomes(promtool, tmp_path, paths).values()) == {"SUCCESS"}
+    # A 30 s `for` pages at the next evaluation after the onset.
+    [shard_down] = [
+        r
+        for r in yaml.safe_load(files["rules/themis-inference-alerts.yml"])["groups"][0]["rules"]
+        if r.get("alert") == "ThemisShardDown"
+    ]
+    assert shard_down["for"] == "30s" and "[10m]" in shard_down["expr"] and "> 120" in shard_down["expr"]
