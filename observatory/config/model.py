@@ -69,7 +69,7 @@ class Thresholds:
 class ForDurations:
     """How long each alert's condition must hold before it fires (its ``for``)."""
 
-    shard_down: Duration = Duration("1m")
+    shard_down: Duration = Duration("30s")
     shard_crash_loop: Duration = Duration("0s")
     latency_p95: Duration = Duration("2m")
     latency_p99: Duration = Duration("5m")

@@ -63,7 +63,7 @@ def test_every_seed_alert_has_a_rule_and_its_own_test_file_with_firing_and_silen
 def test_seed_durations_and_severities_are_kept() -> None:
     alerts = _alerts(_shipped())
     expected = {
-        "ThemisShardDown": ("1m", "critical"),
+        "ThemisShardDown": ("30s", "critical"),
         "ThemisInferenceLatencyHigh": ("2m", "warning"),
         "ThemisVRAMUsageHigh": ("1m", "warning"),
         "ThemisGPUDegraded": ("5m", "warning"),

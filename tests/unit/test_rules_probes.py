@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 
 import pytest
@@ -16,7 +17,7 @@ from observatory.rules.runbooks import onset_to_page
 
 SMOOTHED = {
     # alert: (probed series, breaching when, its `for`)
-    "ThemisShardDown": ("themis_shard_health_status", lambda v: v < 0.5, "1m"),
+    "ThemisShardDown": ("themis_shard_health_status", lambda v: v < 0.5, "30s"),  # seed 000: Duration 30s
     "ThemisGPUDegraded": ("themis_gpu_utilization_ratio", lambda v: v < 0.2, "5m"),
     "ThemisGPUUtilizationLow": ("themis_gpu_utilization_ratio", lambda v: v < 0.4, "10m"),
 }
@@ -47,7 +48,8 @@ def test_a_clean_onset_pages_exactly_for_after_it(alert: str) -> None:
         assert not any(breaching(v) for v in values[:onset]) and all(breaching(v) for v in values[onset:])
         [check] = tests[name]["alert_rule_test"]
         paged = bool(check["exp_alerts"])
-        assert _minutes(check["eval_time"]) == onset + _minutes(for_) - (0 if paged else 1)
+        # Samples come a minute apart: it fires at the first one at least `for` after the onset.
+        assert _minutes(check["eval_time"]) == onset + math.ceil(seconds(for_) / 60) - (0 if paged else 1)
         assert paged == (name == "fires once for has elapsed")
     [pending] = tests["pending until for has elapsed"]["promql_expr_test"]
     assert len(pending["exp_samples"]) == 1
