@@ -36,6 +36,9 @@ kubectl -n {config.kubernetes.namespace} create secret generic {config.kubernete
 kubectl apply -k deploy/kubernetes
 ```
 
+Every container runs the image `{config.kubernetes.image}`: `make image` builds it from the repository's
+`Containerfile` (podman or docker) under that name; push it where the cluster pulls from.
+
 `deploy/kubernetes` holds, in namespace `{config.kubernetes.namespace}`:
 
 - per shard domain ({", ".join(config.shards)}) a Deployment and a Service `shard-<domain>`: the shard on
