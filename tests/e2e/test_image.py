@@ -6,7 +6,9 @@ build on the default public Python image. Podman runs with the settings this kin
 from a CONTAINERS_CONF file of the test's own (nothing under /etc changes): the runc runtime, and
 ulimits a container can raise to. pip inside the build reaches the package index through the host's
 CA bundle. llama-cpp-python is not compiled in the image: `make image` takes the wheel from pip's
-cache, where installing the project put it.
+cache, where installing the project put it. Last, the generated shard Deployment itself runs under
+`podman kube play` (its shared process namespace included), scraped by a real Prometheus, and
+`observatory verify` finds every host-exporter series, the shard-process ones among them.
 
 A machine where podman cannot run fails this test with podman's own words, never skips it.
 """
@@ -23,8 +25,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
+from observatory import dashboards
+from observatory.catalogue import CATALOGUE
+from observatory.config import DEFAULT_CONFIG
+from observatory.manifests.workloads import shard_deployment
+from observatory.metric import Source
+from observatory.rules.mixin import rule_groups
+from observatory.verify import verify
 from support.processes import free_port, require_binary
+from support.prometheus import running_prometheus
 
 pytestmark = pytest.mark.slow
 BASE = "localhost/themis-test-base:bookworm"
@@ -135,3 +146,39 @@ def test_a_shard_from_the_image_is_ready_answers_an_inference_and_serves_metrics
         assert time.monotonic() - started < 8
     finally:
         subprocess.run(["podman", "rm", "-f", name], env=podman_env, capture_output=True)
+
+
+def _rendered_pod(tag: str, workdir: Path) -> Path:
+    """The generated shard Deployment as `podman kube play` takes it: the test's image, no GPU to ask for."""
+    deployment = shard_deployment(DEFAULT_CONFIG, "legal")
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        container["image"] = tag
+        container["resources"]["limits"].pop("nvidia.com/gpu", None)
+    path = workdir / "shard-legal.yaml"
+    path.write_text(yaml.safe_dump(deployment))
+    return path
+
+
+def test_the_rendered_pod_under_podman_serves_every_host_exporter_series(image, podman_env, tmp_path):
+    manifest = _rendered_pod(image, tmp_path)
+    _run(["podman", "kube", "play", str(manifest)], podman_env, 300, "podman kube play")
+    pod = "shard-legal-pod-0"
+    try:
+        infra = _run(["podman", "pod", "inspect", pod, "--format", "{{.InfraContainerID}}"], podman_env, 60,
+                     "podman pod inspect").strip()  # fmt: skip
+        address = _run(["podman", "inspect", infra, "--format",
+                        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"], podman_env, 60,
+                       "podman inspect").strip()  # fmt: skip
+        ports = DEFAULT_CONFIG.ports
+        jobs = {"themisdb-shards": [f"{address}:{ports.shard}"], "node-exporter": [f"{address}:{ports.host_exporter}"]}
+        (tmp_path / "prometheus").mkdir()
+        with running_prometheus(tmp_path / "prometheus", jobs) as prometheus:
+            prometheus.wait_until('up{job="themisdb-shards"} == 1', timeout=180)
+            for name in ("themis_shard_process_cpu_seconds_total", "themis_shard_process_resident_memory_bytes"):
+                prometheus.wait_until(name, timeout=60)
+            report = verify(prometheus.base_url, None, CATALOGUE, dashboards.dashboards(DEFAULT_CONFIG),
+                            rule_groups(DEFAULT_CONFIG))  # fmt: skip
+        host_series = {metric.name for metric in CATALOGUE.by_source(Source.HOST_EXPORTER)}
+        assert not host_series & set(report.missing_metrics), report.missing_metrics
+    finally:
+        subprocess.run(["podman", "pod", "rm", "-f", "-t", "5", pod], env=podman_env, capture_output=True)
