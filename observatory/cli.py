@@ -208,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up",
         help="run a local stack: orchestrator, shards, exporters, Prometheus with the generated rules and"
-        " Alertmanager (example: observatory up --shards legal --webhook-url http://127.0.0.1:5001/alerts)",
+        " Alertmanager, restarting a service that dies (example: observatory up --shards legal --webhook-url"
+        " http://127.0.0.1:5001/alerts)",
     )
     up.add_argument("--shards", help="domains, one shard each (default: the configuration's shards)")
     up.add_argument("--port", type=int, help="the orchestrator's port (default: a free one)")
