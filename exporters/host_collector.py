@@ -17,6 +17,7 @@ from prometheus_client.metrics_core import Metric as Family
 from observatory.catalogue import CATALOGUE
 from observatory.catalogue.host import CPU_MODE, HOST_METRICS, INTERFACE
 from observatory.exporters.self_metrics import ERROR, NOT_FOUND, CollectionLedger, Failure
+from observatory.exporters.shard_process import find_program
 from observatory.exposition import new_family
 from observatory.metric import OTHER, Source
 
@@ -91,8 +92,9 @@ PROCESS = Part("process", _process)
 class HostCollector:
     """Exposes the host exporter's catalogue metrics, read through ``psutil`` on every scrape.
 
-    ``port`` (the shard's service port) enables the connections part and ``pid`` (the shard
-    process) the process part; without them those metrics have no series. Connections are
+    ``port`` (the shard's service port) enables the connections part, and ``pid`` (the shard
+    process) or ``program`` (the shard's program, looked for among the processes this exporter
+    sees, again after that process ends) the process part; without them those metrics have no series. Connections are
     counted with ``count_connections(port)`` when given (the exporter passes the netlink
     counter on Linux), else through psutil.
     """
@@ -104,22 +106,33 @@ class HostCollector:
         pid: int | None = None,
         port: int | None = None,
         count_connections: Callable[[int], int] | None = None,
+        program: str | None = None,
     ) -> None:
         self.psutil = psutil
         self.port = port
         self.count_connections = count_connections or (lambda port: _psutil_connections(self, port))
         self._shard = shard
         self._pid = pid
+        self._program = program
         self._process: Any = None
-        self._parts = (*ALWAYS, *((CONNECTIONS,) if port else ()), *((PROCESS,) if pid else ()))
+        self._parts = (*ALWAYS, *((CONNECTIONS,) if port else ()), *((PROCESS,) if pid or program else ()))
         self._ledger = CollectionLedger([part.collector for part in self._parts], (NOT_FOUND, ERROR))
 
     def process(self) -> Any:
-        """The shard's ``psutil.Process`` (created once, so pid reuse is detected), or None without a pid."""
-        if self._pid is None:
+        """The shard's ``psutil.Process`` (created once, so pid reuse is detected), or None without a pid or program.
+
+        A process found by its program is looked for again once it is no longer running (the
+        shard restarted); ``psutil.NoSuchProcess`` while none runs it.
+        """
+        if self._pid is not None:
+            if self._process is None:
+                self._process = self.psutil.Process(self._pid)
+            return self._process
+        if self._program is None:
             return None
-        if self._process is None:
-            self._process = self.psutil.Process(self._pid)
+        if self._process is None or not self._process.is_running():
+            self._process = None
+            self._process = find_program(self.psutil, self._program)
         return self._process
 
     def describe(self) -> Iterable[Family]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import psutil
 from prometheus_client import CollectorRegistry
 
-from observatory.exporters.flags import Flag, parse_flags, port, positive_int, server_flags
+from observatory.exporters.flags import Flag, parse_flags, port, positive_int, server_flags, text
 from observatory.exporters.host_collector import HostCollector
 from observatory.exporters.server import serve
 from observatory.exporters.tcp_diag import established_connections
@@ -20,6 +20,12 @@ FLAGS = (
     *server_flags("THEMIS_HOST_EXPORTER", DEFAULT_PORT),
     Flag("--pid", "THEMIS_SHARD_PID", positive_int, "pid of the shard process, for its CPU and RSS"),
     Flag("--shard-port", "THEMIS_SHARD_PORT", port, "the shard's service port, for active connections"),
+    Flag(
+        "--shard-program",
+        "THEMIS_SHARD_PROGRAM",
+        text,
+        "without --pid: the shard's program (e.g. observatory-shard), its process found by command line",
+    ),
 )
 
 
@@ -30,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     registry = CollectorRegistry()
     # sock_diag asks the kernel for established sockets only; psutil parses every socket of the host.
     counter = established_connections if sys.platform == "linux" else None
-    registry.register(HostCollector(psutil, args.shard, args.pid, args.shard_port, counter))
+    registry.register(HostCollector(psutil, args.shard, args.pid, args.shard_port, counter, args.shard_program))
     serve(registry, args.listen_address, args.port, "Themis host exporter", args.max_scrapes)
     return 0
 

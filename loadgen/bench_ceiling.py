@@ -1,10 +1,12 @@
-"""The load generator's ceiling against a trivial endpoint, side by side with wrk on the same endpoint.
+"""The load generator's ceiling against a trivial endpoint, side by side with wrk and Locust on the same endpoint.
 
 wrk (closed loop, 32 connections) gives the most the endpoint answers; the load generator's ceiling
 is the highest constant rate it sustains open-loop: every request sent and answered, and at most 10 %
 of them sent over 10 ms late (past its ceiling the backlog grows and nearly every send is late). On a
 shared machine a probe can fail to a passing stall, so a rate fails only when two probes fail. Each
-repeat measures both, so their ratio comes from one run on one machine state.
+repeat measures all three, so their ratios come from one run on one machine state. Locust
+(FastHttpUser, one process, 32 users without a pause) is closed loop like wrk: its rate is what its
+users get through, the most a Locust run of that size can offer.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import httpx
 
 from observatory.commandline import free_port
 from observatory.loadgen.bench_common import figures_of, spread
+from observatory.loadgen.bench_locust import LOCUST_USERS, locust_rate
 from observatory.loadgen.client import RunOptions
 from observatory.loadgen.figures import HIGHER
 from observatory.loadgen.run import RunPlan, run
@@ -84,14 +87,16 @@ def ceiling(url: str, start_qps: float, seconds: float, workers: int, steps: int
 
 
 def bench_ceiling(repeats: int, seconds: float, workers: int = 64) -> dict:
-    """Ceiling and wrk rate per repeat, each pair measured back to back, and their ratios."""
-    wrk, ours = [], []
+    """Ceiling, wrk's and Locust's rates per repeat, measured back to back, and the ceiling's ratios to both."""
+    wrk, ours, locust = [], [], []
     with trivial_endpoint() as url:
         wrk_rate(url, 1)  # warm-up
         for _ in range(repeats):
             wrk.append(wrk_rate(url, seconds))
             ours.append(ceiling(url, wrk[-1] / 8, seconds, workers))
+            locust.append(locust_rate(url, seconds))
     ratios = [mine / theirs for mine, theirs in zip(ours, wrk, strict=True)]
+    to_locust = [mine / theirs for mine, theirs in zip(ours, locust, strict=True)]
     return {
         "endpoint": "aiohttp GET / answering ok (one process)",
         "wrk": {"threads": 1, "connections": WRK_CONNECTIONS},
@@ -100,12 +105,17 @@ def bench_ceiling(repeats: int, seconds: float, workers: int = 64) -> dict:
         "wrk_requests_per_second": spread(wrk),
         "loadgen_ceiling_qps": spread(ours),
         "loadgen_to_wrk_ratio": spread(ratios),
+        "locust": {"user_class": "FastHttpUser", "users": LOCUST_USERS, "processes": 1},
+        "locust_requests_per_second": spread(locust),
+        "loadgen_to_locust_ratio": spread(to_locust),
         "target_ratio": 0.5,
         "figures": figures_of(
             {
                 "wrk_requests_per_second": (wrk, "req/s", HIGHER),
                 "loadgen_ceiling_qps": (ours, "req/s", HIGHER),
                 "loadgen_to_wrk_ratio": (ratios, "ratio", HIGHER),
+                "locust_requests_per_second": (locust, "req/s", HIGHER),
+                "loadgen_to_locust_ratio": (to_locust, "ratio", HIGHER),
             }
         ),
     }

@@ -214,7 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--tolerance", type=tolerance, default=0.10, help="allowed change the wrong way (default 10%%)")
     gate.add_argument("--absolute-tolerance", type=tolerance,
                       help="allowed change of rates and latencies, or off (default: --tolerance)")  # fmt: skip
+    commands.add_parser("locustfile", help="the path of the Locust file with the same request mix, for locust -f")
     return parser
+
+
+def command_locustfile(_parser: argparse.ArgumentParser, _args: argparse.Namespace) -> int:
+    """Print where the installed Locust file is: ``locust -f "$(observatory-loadgen locustfile)" ...``."""
+    sys.stdout.write(f"{Path(__file__).with_name('locustfile.py')}\n")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -222,7 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     sub = parser._subparsers._group_actions[0].choices[args.command]  # the sub-command's own parser, for its errors
-    return {"run": command_run, "analyze": command_analyze, "compare": command_compare}[args.command](sub, args)
+    commands = {"run": command_run, "analyze": command_analyze, "compare": command_compare,
+                "locustfile": command_locustfile}  # fmt: skip
+    return commands[args.command](sub, args)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from observatory.config import ObservatoryConfig
 from observatory.manifests.grafana import SIDECAR_LABEL_VALUE
 from observatory.manifests.scrape_jobs import scrape_jobs
+from observatory.manifests.workloads import SHARD_PROGRAM
 
 
 def deploy_readme(config: ObservatoryConfig) -> str:
@@ -35,6 +36,9 @@ kubectl -n {config.kubernetes.namespace} create secret generic {config.kubernete
 kubectl apply -k deploy/kubernetes
 ```
 
+Every container runs the image `{config.kubernetes.image}`: `make image` builds it from the repository's
+`Containerfile` (podman or docker) under that name; push it where the cluster pulls from.
+
 `deploy/kubernetes` holds, in namespace `{config.kubernetes.namespace}`:
 
 - per shard domain ({", ".join(config.shards)}) a Deployment and a Service `shard-<domain>`: the shard on
@@ -42,9 +46,10 @@ kubectl apply -k deploy/kubernetes
   (`/startup`) probes, and the GPU and host exporters as sidecars on ports {config.ports.gpu_exporter} and
   {config.ports.host_exporter}.
   {gpu}
-  The host exporter is not given the shard's pid (unknown before the pod starts), so the shard-process
-  series (`themis_shard_process_cpu_seconds_total`, `themis_shard_process_resident_memory_bytes`) stay
-  empty here; `observatory verify` lists them as missing.
+  The pod shares one process namespace (`shareProcessNamespace: true`), so the host exporter finds the
+  shard's process by its command line (`--shard-program {SHARD_PROGRAM}`), again after the shard
+  container restarts, and serves the shard-process series (`themis_shard_process_cpu_seconds_total`,
+  `themis_shard_process_resident_memory_bytes`).
 - the orchestrator: {k8s.orchestrator_replicas} replicas sharing one PostgreSQL store, whose URL the pods
   read from the Secret `{k8s.store_secret}` (key `{k8s.store_secret_key}`). The Secret is not generated:
   a password does not belong in a repository.

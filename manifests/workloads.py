@@ -20,6 +20,8 @@ HTTP_PORT = "http"
 GPU_PORT = "gpu-metrics"
 HOST_PORT = "host-metrics"
 CACHE_DIR = "/var/cache/themis"
+# The shard's console script: the host exporter finds the shard's process by it in the shared process namespace.
+SHARD_PROGRAM = "observatory-shard"
 ORCHESTRATOR_CONFIG_DIR = "/etc/themis"
 ORCHESTRATOR_CONFIG_FILE = "orchestrator.yaml"
 
@@ -50,7 +52,7 @@ def _selector(labels: dict[str, str]) -> dict[str, str]:
 
 def _shard_container(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
     command = [
-        "observatory-shard",
+        SHARD_PROGRAM,
         "--domain",
         domain,
         "--host",
@@ -103,6 +105,8 @@ def _host_exporter(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
             str(config.ports.host_exporter),
             "--shard-port",
             str(config.ports.shard),
+            "--shard-program",
+            SHARD_PROGRAM,
         ],
         "ports": [{"name": HOST_PORT, "containerPort": config.ports.host_exporter}],
         "resources": resources(config.kubernetes.exporter_resources),
@@ -122,6 +126,8 @@ def shard_deployment(config: ObservatoryConfig, domain: str) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
+                    # The host exporter reads the shard's CPU time and RSS, so it must see the shard's process.
+                    "shareProcessNamespace": True,
                     "containers": [
                         _shard_container(config, domain),
                         _gpu_exporter(config, domain),

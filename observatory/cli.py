@@ -13,7 +13,9 @@ import yaml
 from observatory.catalogue import CATALOGUE
 from observatory.commandline import OneLineParser
 from observatory.config import DEFAULT_CONFIG, ConfigError, ObservatoryConfig, config_yaml, load_config
+from observatory.exporters.flags import positive_seconds
 from observatory.metric import Metric
+from observatory.restart_policy import RestartPolicy
 
 FORMATS = ("yaml", "json", "markdown")
 
@@ -133,8 +135,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_up(args: argparse.Namespace) -> int:
     import tempfile
 
-    from observatory.stack import Stack, StackError, parse_domains, plan_stack, run_until_stopped
+    from observatory.stack import Stack, StackError, parse_domains, plan_stack
     from observatory.stack_monitoring import MonitoringError
+    from observatory.supervisor import run_until_stopped
 
     config = _config(args, "up")
     if config is None:
@@ -153,7 +156,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
         sys.stderr.write(f"observatory up: {error}; or run without them: --no-monitoring\n")
         return 1
     try:
-        return run_until_stopped(Stack(plan.services, workdir), sys.stdout)
+        policy = RestartPolicy(enabled=not args.no_restart, initial_delay=args.restart_delay)
+        return run_until_stopped(Stack(plan.services, workdir), sys.stdout, policy)
     except StackError as error:
         sys.stderr.write(f"observatory up: {error}\n")
         return 1
@@ -204,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up",
         help="run a local stack: orchestrator, shards, exporters, Prometheus with the generated rules and"
-        " Alertmanager (example: observatory up --shards legal --webhook-url http://127.0.0.1:5001/alerts)",
+        " Alertmanager, restarting a service that dies (example: observatory up --shards legal --webhook-url"
+        " http://127.0.0.1:5001/alerts)",
     )
     up.add_argument("--shards", help="domains, one shard each (default: the configuration's shards)")
     up.add_argument("--port", type=int, help="the orchestrator's port (default: a free one)")
@@ -212,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields (rules, alerts)")
     up.add_argument("--webhook-url", metavar="URL", type=_base_url, help="where Alertmanager sends notifications")
     up.add_argument("--no-monitoring", action="store_true", help="run without Prometheus and Alertmanager")
+    up.add_argument("--no-restart", action="store_true", help="report a service that dies, do not restart it")
+    up.add_argument("--restart-delay", type=positive_seconds, default=RestartPolicy.initial_delay, metavar="SECONDS",
+                    help=f"wait before the first restart of a dead service, doubled for each one after"
+                    f" (default {RestartPolicy.initial_delay:g}, as the kubelet)")  # fmt: skip
     up.set_defaults(run=_cmd_up)
     return parser
 

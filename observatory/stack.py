@@ -11,10 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -214,37 +212,6 @@ class Stack:
         for log in self._logs:
             log.close()
         return codes
-
-
-def run_until_stopped(stack: Stack, out: TextIO, poll_seconds: float = 0.5) -> int:
-    """Start ``stack``, print every URL, and run until SIGINT or SIGTERM (0) or a service dies (1).
-
-    A signal while the services are still starting interrupts the start; what started is stopped.
-    """
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        if not stop.is_set() and not stack.processes.get(stack.services[-1].name):
-            stop.set()
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        stack.start(lambda service: out.write(f"{service.name:<24} {service.url}\n") or out.flush())
-        out.write(f"stack ready; logs in {stack.workdir}; Ctrl-C stops everything\n")
-        out.flush()
-        while not stop.wait(poll_seconds):
-            if stack.exited():
-                out.write(f"stopping: {', '.join(stack.exited())} exited\n")
-                return 1
-        return 0
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        stack.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def parse_domains(text: str) -> list[str]:

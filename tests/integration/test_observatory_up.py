@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -130,3 +132,94 @@ def test_a_service_that_dies_while_starting_stops_the_stack(tmp_path):
     assert stack.processes["shard-legal"].returncode == 0
     assert "orchestrator" not in stack.processes
     assert "n_ctx" in (tmp_path / "stack" / "shard-finance.log").read_text()
+
+
+class Lines:
+    """The lines a process prints, read by a thread, so that the test can wait for one with a deadline."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [self._queue.put(line) for line in process.stdout], daemon=True).start()
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match:
+        """The first line (from now on) matching ``pattern``; fails with every line so far after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if match := re.search(pattern, line):
+                return match
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s:\n{''.join(self.seen)}")
+
+
+def _shard_pid(up: subprocess.Popen, domain: str) -> int:
+    for pid in _children(up.pid):
+        cmdline = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+        if "observatory-shard" in Path(cmdline[1]).name and cmdline[cmdline.index("--domain") + 1] == domain:
+            return pid
+    raise AssertionError(f"no shard process for {domain}")
+
+
+def _alert_state(prometheus: str, alert: str, shard: str) -> str | None:
+    for entry in httpx.get(f"{prometheus}/api/v1/alerts").json()["data"]["alerts"]:
+        if entry["labels"]["alertname"] == alert and entry["labels"].get("shard") == shard:
+            return entry["state"]
+    return None
+
+
+def _poll(probe, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (result := probe()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return result
+
+
+def test_a_killed_shard_fails_over_alerts_and_comes_back_under_up(tmp_path):
+    # The target-down alert's `for` is short, the restart delay longer: the alert fires while the shard is down.
+    restart_delay, alert_for = 25, 3
+    config = tmp_path / "observatory.yml"
+    config.write_text(f"shards: [legal, finance]\nfor_durations: {{target_down: {alert_for}s}}\n")
+    env = os.environ | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    argv = [OBSERVATORY, "up", "--config", str(config), "--workdir", str(tmp_path / "stack"),
+            "--restart-delay", str(restart_delay)]  # fmt: skip
+    up = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = Lines(up)
+    try:
+        orchestrator = lines.wait_for(r"^orchestrator\s+(http://\S+)$", 180)[1]
+        prometheus = lines.wait_for(r"^prometheus\s+(http://\S+)$", 120)[1]
+        lines.wait_for("^stack ready", 60)
+        legal = _shard_pid(up, "legal")
+        others = set(_children(up.pid)) - {legal}
+        os.kill(legal, signal.SIGKILL)
+        killed = time.monotonic()
+        lines.wait_for(rf"^shard-legal exited with -9; restarting in {restart_delay} s \(restart 1\)$", 10)
+
+        def ask() -> httpx.Response:
+            body = {"prompt": "A legal question", "domain": "legal", "max_tokens": 4}
+            return httpx.post(f"{orchestrator}/api/v1/inference", json=body, timeout=60)
+
+        # While legal is down its requests go to its backup, and the other services keep running.
+        answer = ask()
+        assert answer.status_code == 200 and answer.json()["shard"] == "finance", answer.text
+        assert answer.json()["fallback_used"] is True
+        _poll(lambda: _alert_state(prometheus, "ThemisShardTargetDown", "legal") == "firing", 60, "the alert firing")
+        assert time.monotonic() - killed < restart_delay, "the alert fired only after the restart was due"
+        assert others <= set(_children(up.pid))
+        # Then legal is started again on its address, and its host exporter follows its new pid.
+        restarted = int(lines.wait_for(r"^shard-legal restarted, pid (\d+)$", restart_delay + 120)[1])
+        assert time.monotonic() - killed >= restart_delay
+        assert restarted == _shard_pid(up, "legal") != legal
+        lines.wait_for(r"^host-exporter-legal restarted to watch shard-legal's new process$", 60)
+        _poll(lambda: _alert_state(prometheus, "ThemisShardTargetDown", "legal") is None, 60, "the alert resolving")
+        _poll(lambda: ask().json().get("shard") == "legal", 60, "legal answering its own domain again")
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(60) == 0
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()

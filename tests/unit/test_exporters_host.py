@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from observatory.catalogue import CATALOGUE
 from observatory.catalogue.host import INTERFACE
 from observatory.exporters.host_collector import HostCollector
+from observatory.exporters.shard_process import find_program, runs_program
 from observatory.exporters.tcp_diag import established_connections
 from observatory.metric import Source
 
@@ -158,3 +159,54 @@ def test_netlink_counter_sees_ipv6():
             assert established_connections(port) == 1
         # Both ends closed: nothing established any more.
         assert established_connections(port) == 0
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "runs"),
+    [
+        (["/opt/venv/bin/observatory-shard", "--domain", "legal"], True),
+        (["/opt/venv/bin/python3", "/opt/venv/bin/observatory-shard", "--domain", "legal"], True),
+        (["python3.11", "observatory-shard"], True),
+        # Naming the program in an argument is not running it.
+        (["grep", "observatory-shard"], False),
+        (
+            [
+                "/opt/venv/bin/python3",
+                "/opt/venv/bin/observatory-host-exporter",
+                "--shard-program",
+                "observatory-shard",
+            ],
+            False,
+        ),
+        (["/opt/venv/bin/python3", "-m", "observatory-shard"], False),
+        ([], False),
+    ],
+)
+def test_a_process_runs_the_shard_program_by_its_first_words(cmdline, runs):
+    assert runs_program(cmdline, "observatory-shard") is runs
+
+
+def _listed(pid: int, cmdline: list[str], created: float) -> SimpleNamespace:
+    return SimpleNamespace(pid=pid, info={"cmdline": cmdline, "create_time": created})
+
+
+def test_the_oldest_process_running_the_program_is_the_shard():
+    listed = [
+        _listed(30, ["python3", "/venv/bin/observatory-shard"], 200.0),
+        _listed(20, ["python3", "/venv/bin/observatory-shard"], 100.0),
+        _listed(10, ["sh"], 50.0),
+        # A process that cannot be read lists None for its command line.
+        _listed(5, None, 10.0),
+    ]
+    fake = SimpleNamespace(process_iter=lambda attrs: iter(listed), NoSuchProcess=psutil.NoSuchProcess)
+    assert find_program(fake, "observatory-shard").pid == 20
+    fake.process_iter = lambda attrs: iter(listed[2:])
+    with pytest.raises(psutil.NoSuchProcess, match="no process runs observatory-shard"):
+        find_program(fake, "observatory-shard")
+
+
+def test_without_a_shard_process_the_process_part_is_a_not_found_error():
+    samples = scrape(HostCollector(psutil, SHARD, program="no-such-program-runs-here"))
+    assert value(samples, "themis_shard_process_resident_memory_bytes", shard=SHARD) is None
+    assert value(samples, "themis_exporter_collection_errors_total", collector="process", reason="not_found") == 1
+    assert value(samples, "themis_exporter_collector_up", collector="process") == 0
