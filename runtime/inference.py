@@ -72,8 +72,13 @@ class InferenceRunner:
         arrived: float,
         on_text: Callable[[str], None] | None = None,
         cancelled: threading.Event | None = None,
+        sent_first: list[float] | None = None,
     ) -> tuple[InferenceResponse, str]:
-        """One completion and why it finished; a failure of the engine is a 500 that names no internals."""
+        """One completion and why it finished; a failure of the engine is a 500 that names no internals.
+
+        ``sent_first`` holds, for a streamed answer, when the event loop had its first token to send: the
+        time to first token its client lives through (see :meth:`pieces`).
+        """
         async with self._turn:
             started = time.perf_counter()
             try:
@@ -97,7 +102,8 @@ class InferenceRunner:
             "prompt_eval": completion.prompt_eval_seconds,
             "generation": completion.generation_seconds,
         }
-        self._record(completion, hits, stages, seconds, started - arrived, arrived)
+        first_at = sent_first[0] if sent_first else completion.first_token_at
+        self._record(completion, hits, stages, seconds, started - arrived, arrived, first_at)
         response = InferenceResponse(
             text=completion.text,
             model=self._model_name,
@@ -140,9 +146,9 @@ class InferenceRunner:
 
     def _record(
         self, completion: Completion, hits: int, stages: dict[str, float], seconds: float, queued_s: float,
-        arrived: float,
+        arrived: float, first_at: float | None,
     ) -> None:  # fmt: skip
-        first_token_s = completion.first_token_at - arrived if completion.first_token_at is not None else None
+        first_token_s = first_at - arrived if first_at is not None else None
         # A generation its client abandoned is no success: it stays out of the request count and the
         # latencies the SLOs read, and is counted by its finish reason alone.
         if completion.finish_reason == "cancelled":
@@ -171,11 +177,19 @@ class InferenceRunner:
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[str | None] = asyncio.Queue()
         cancelled = threading.Event()
+        sent_first: list[float] = []
+
+        def deliver(piece: str) -> None:
+            # The generating thread can hold the GIL for a whole short answer, so a token is sampled well
+            # before the loop can send it: the client's first token is when the loop has it.
+            if not sent_first:
+                sent_first.append(time.perf_counter())
+            pieces.put_nowait(piece)
 
         def on_text(piece: str) -> None:
-            loop.call_soon_threadsafe(pieces.put_nowait, piece)
+            loop.call_soon_threadsafe(deliver, piece)
 
-        running = asyncio.ensure_future(self.run(request, arrived, on_text, cancelled))
+        running = asyncio.ensure_future(self.run(request, arrived, on_text, cancelled, sent_first))
         running.add_done_callback(lambda _: pieces.put_nowait(None))
         try:
             while (piece := await pieces.get()) is not None:
