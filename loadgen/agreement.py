@@ -16,7 +16,11 @@ no ``rate`` or ``increase`` extrapolation enters an equality.
 
 from __future__ import annotations
 
+import json
 import math
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -45,6 +49,53 @@ class Window:
 
     start: float
     end: float
+
+
+def prometheus_query(base_url: str) -> Query:
+    """Instant queries against the Prometheus at ``base_url``; a failed query raises ``RuntimeError``."""
+
+    def query(expr: str, at: float) -> list[float]:
+        params = urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}"})
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/v1/query?{params}", timeout=30) as response:
+                body = json.load(response)
+        except (OSError, ValueError) as error:
+            raise RuntimeError(f"Prometheus query {expr!r} failed: {error}") from error
+        if body.get("status") != "success":
+            raise RuntimeError(f"Prometheus query {expr!r}: {body.get('error')}")
+        return [float(sample["value"][1]) for sample in body["data"]["result"]]
+
+    return query
+
+
+def scraped_after(query: Query, job: str, after: float, timeout_s: float = 30.0) -> float:
+    """The time of the first scrape of ``job`` at or after ``after`` (Unix seconds), once Prometheus has it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stamps = query(f'timestamp(up{{job="{job}"}})', time.time())
+        if stamps and stamps[0] >= after:
+            return stamps[0]
+        time.sleep(0.2)
+    raise RuntimeError(f"Prometheus did not scrape {job} after {after:.3f} within {timeout_s:g} s")
+
+
+class ClientWindow:
+    """``with ClientWindow(query, job) as w:`` around a client's run; ``w.window`` then spans it.
+
+    Both ends are scrapes: the first after entering (before any of the client's traffic), the first after
+    leaving (after all of it).
+    """
+
+    def __init__(self, query: Query, job: str) -> None:
+        self._query, self._job = query, job
+        self.window: Window | None = None
+
+    def __enter__(self) -> ClientWindow:
+        self._start = scraped_after(self._query, self._job, time.time())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.window = Window(self._start, scraped_after(self._query, self._job, time.time()))
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from observatory.loadgen.agreement import compare_counts, compare_latencies, table
+from observatory.loadgen.agreement import ClientWindow, compare_counts, compare_latencies, prometheus_query, table
 from observatory.loadgen.aiperf import AiperfRun, run_aiperf
 from observatory.runtime.tinytokenizer import write_tokenizer
-from support.aiperf import ClientWindow, aiperf_binary, instant
+from support.aiperf import aiperf_binary
 from support.loadgen import loadgen, results
 from support.prometheus import running_prometheus
 from support.runtime import get_json, model_cache, running_shard
@@ -43,13 +43,13 @@ def test_aiperf_and_the_load_generator_see_what_prometheus_counts(
     with running_shard(model_cache(tmp_path_factory), tmp_path) as (_, base):
         model = get_json(f"{base}/v1/models")[1]["data"][0]["id"]
         with running_prometheus(tmp_path, {"shard": [base.removeprefix("http://")]}) as prometheus:
-            query = instant(prometheus)
-            with ClientWindow(prometheus, "shard") as by_aiperf:
+            query = prometheus_query(prometheus.base_url)
+            with ClientWindow(query, "shard") as by_aiperf:
                 run = AiperfRun(base, model, tokenizer, CONCURRENCY, REQUESTS, output_tokens=OUTPUT_TOKENS)
                 aiperf = run_aiperf(binary, run, tmp_path / "aiperf", timeout_s=300)
             # Closed loop at the same concurrency: every request due at once, two in flight, none dropped.
             output = tmp_path / "loadgen.json"
-            with ClientWindow(prometheus, "shard") as by_loadgen:
+            with ClientWindow(query, "shard") as by_loadgen:
                 ran = loadgen("run", "--target", base, "--profile", "openai", "--model", model,
                               "--max-tokens", str(OUTPUT_TOKENS), "--workers", str(CONCURRENCY), "--qps", "1000",
                               "--duration", str(REQUESTS / 1000), "--drain", "300", "--no-progress",
