@@ -163,7 +163,7 @@ class LlamaEngine:
     def complete(
         self,
         prompt: str,
-        max_tokens: int,
+        max_tokens: int | None,
         temperature: float,
         adapters: Sequence[AppliedAdapter] = (),
         on_text: Callable[[str], None] | None = None,
@@ -171,7 +171,8 @@ class LlamaEngine:
         sampling: Sampling = Sampling(),
         templated: bool = False,
     ) -> Completion:
-        """Generate up to ``max_tokens`` tokens for ``prompt`` with ``adapters`` applied.
+        """Generate up to ``max_tokens`` tokens (None: as many as the context has room for) for ``prompt``
+        with ``adapters`` applied.
 
         Each new piece of text goes to ``on_text`` as soon as its token is sampled (the text of a
         character split over several tokens when it is whole); setting ``cancelled`` stops the
@@ -184,6 +185,8 @@ class LlamaEngine:
             started = time.perf_counter()
             tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=not templated, special=templated)
             tokenize_seconds = time.perf_counter() - started
+            if max_tokens is None:
+                max_tokens = max(self.n_ctx - len(tokens), 1)
             if len(tokens) + max_tokens > self.n_ctx:
                 field = "prompt" if len(tokens) >= self.n_ctx else "max_tokens"
                 raise input_error(

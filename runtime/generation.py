@@ -16,7 +16,7 @@ class GenerationRequest:
     """
 
     prompt: str
-    max_tokens: int
+    max_tokens: int | None  # None: as many as the context has room for
     temperature: float
     adapters: tuple[tuple[str, float | None], ...] = ()
     sampling: Sampling = field(default_factory=Sampling)

@@ -75,10 +75,12 @@ class Shape:
 
     @property
     def object(self) -> str:
+        """The ``object`` of a whole answer."""
         return "chat.completion" if self.chat else "text_completion"
 
     @property
     def chunk_object(self) -> str:
+        """The ``object`` of a streamed chunk."""
         return "chat.completion.chunk" if self.chat else "text_completion"
 
     def choice(self, text: str, finish_reason: str | None) -> dict:

@@ -14,7 +14,7 @@ from observatory.runtime.chat import ChatMessage
 from observatory.runtime.schemas import MAX_BATCH, MAX_PROMPT_CHARS, MAX_TOKENS
 
 MAX_STOPS = 4  # as OpenAI allows
-DEFAULT_MAX_TOKENS = 16  # OpenAI's default for a completion
+DEFAULT_MAX_TOKENS = 16  # OpenAI's default for a text completion
 
 
 class _Body(BaseModel):
@@ -103,11 +103,12 @@ class ChatCompletionRequest(SampledRequest):
     logprobs: Literal[False] = False
 
     @property
-    def token_limit(self) -> tuple[int, str]:
-        """The most tokens to generate and the field that says so (``max_completion_tokens`` wins)."""
+    def token_limit(self) -> tuple[int | None, str]:
+        """The most tokens to generate and the field that says so (``max_completion_tokens`` wins); without
+        either, as many as the context has room for, as OpenAI and vLLM answer a chat."""
         if self.max_completion_tokens is not None:
             return self.max_completion_tokens, "max_completion_tokens"
-        return self.max_tokens or DEFAULT_MAX_TOKENS, "max_tokens"
+        return self.max_tokens, "max_tokens"
 
 
 class CompletionRequest(SampledRequest):

@@ -82,7 +82,10 @@ def test_max_completion_tokens_bounds_the_answer_over_max_tokens(client, model):
     answer = client.chat.completions.create(model=model, messages=CHAT, max_tokens=30, max_completion_tokens=5)
     assert answer.usage.completion_tokens == 5
     default = client.completions.create(model=model, prompt="the contract")
-    assert default.usage.completion_tokens == 16  # OpenAI's default for a completion
+    assert default.usage.completion_tokens == 16  # OpenAI's default for a text completion
+    # A chat without a limit answers until it ends, or until the context is full: the tiny model never ends.
+    unbounded = client.chat.completions.create(model=model, messages=CHAT)
+    assert unbounded.usage.total_tokens == 4096 and unbounded.choices[0].finish_reason == "length"  # n_ctx
 
 
 @pytest.mark.parametrize("endpoint", ["chat", "completions"])
