@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from observatory.config import DEFAULT_CONFIG
-
 from observatory.loadgen.agreement import (
     ClientWindow,
     as_dicts,

@@ -4,7 +4,9 @@ aiperf (NVIDIA's benchmark client) and the load generator's openai profile each 
 from a real shard that a real Prometheus scrapes every second. Over each client's window Prometheus must
 count exactly the requests and ``usage`` tokens the client saw, and place the client's TTFT, inter-token
 latency and request latency percentiles in the buckets of the shard's histograms
-(:mod:`observatory.loadgen.agreement`); the load generator's figures must be within 10 % of aiperf's.
+(:mod:`observatory.loadgen.agreement`). Through the orchestrator the client's latencies include the
+routing hop, which the shard's buckets cannot bound: there they must only never lie below the shard's
+bucket. The two clients' own figures side by side are ``make bench``'s (loadgen-openai.json).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from observatory.loadgen.aiperf import AiperfRun, run_aiperf
 from observatory.runtime.tinytokenizer import write_tokenizer
 from support.aiperf import aiperf_binary
 from support.loadgen import loadgen, results
+from support.orchestrator import running_cluster
 from support.prometheus import running_prometheus
-from support.runtime import get_json, model_cache, running_shard
+from support.runtime import get_json, model_cache
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +37,21 @@ def _agreement(title: str, rows, report: Path) -> None:
     assert all(row.agrees for row in rows), table(title, rows)
 
 
+@pytest.mark.parametrize("through", ["shard", "orchestrator"])
 def test_aiperf_and_the_load_generator_see_what_prometheus_counts(
-    tmp_path_factory, tmp_path: Path, repo_root: Path
+    tmp_path_factory, tmp_path: Path, repo_root: Path, through: str
 ) -> None:
+    # Through the orchestrator the model names the domain, and the shard's series are still the ones read:
+    # counts must still be equal, and no client value may lie below the shard's bucket.
+    routed = through == "orchestrator"
     binary = aiperf_binary(repo_root)
     report = tmp_path / "agreement.md"
     tokenizer = write_tokenizer(tmp_path / "tokenizer")
-    with running_shard(model_cache(tmp_path_factory), tmp_path) as (_, base):
-        model = get_json(f"{base}/v1/models")[1]["data"][0]["id"]
-        with running_prometheus(tmp_path, {"shard": [base.removeprefix("http://")]}) as prometheus:
+    with running_cluster(("legal",), tmp_path, model_cache(tmp_path_factory)) as (_, urls):
+        shard = urls["shard-legal"]
+        base = shard if through == "shard" else urls["orchestrator"]
+        model = get_json(f"{shard}/v1/models")[1]["data"][0]["id"] if through == "shard" else "legal"
+        with running_prometheus(tmp_path, {"shard": [shard.removeprefix("http://")]}) as prometheus:
             query = prometheus_query(prometheus.base_url)
             with ClientWindow(query, "shard") as by_aiperf:
                 run = AiperfRun(base, model, tokenizer, CONCURRENCY, REQUESTS, output_tokens=OUTPUT_TOKENS)
@@ -67,7 +76,9 @@ def test_aiperf_and_the_load_generator_see_what_prometheus_counts(
                 figure: [ms / 1000 for ms in aiperf.per_request(figure)]
                 for figure in ("time_to_first_token", "inter_token_latency", "request_latency")
             }
-            _agreement("aiperf latencies", compare_latencies(query, by_aiperf.window, SHARD, aiperf_latencies), report)
+            _agreement(
+                "aiperf latencies", compare_latencies(query, by_aiperf.window, SHARD, aiperf_latencies, routed), report
+            )
 
             streaming = document["summary"]["streaming"]
             assert document["summary"]["successful"] == streaming["requests"] == REQUESTS
@@ -85,6 +96,8 @@ def test_aiperf_and_the_load_generator_see_what_prometheus_counts(
                 "request_latency": [r["uncorrected_ms"] / 1000 for r in records],
             }
             _agreement(
-                "loadgen latencies", compare_latencies(query, by_loadgen.window, SHARD, loadgen_latencies), report
+                "loadgen latencies",
+                compare_latencies(query, by_loadgen.window, SHARD, loadgen_latencies, routed),
+                report,
             )
     (tmp_path / "figures.json").write_text(json.dumps({"aiperf": aiperf.summary, "loadgen": streaming}))
