@@ -146,4 +146,7 @@ def test_a_domain_whose_primary_is_down_is_answered_by_its_backup(client, cluste
     assert answer.usage.completion_tokens == 4
     finance_model = request_json("GET", f"{cluster['finance'][1]}/v1/models")[1]["data"][0]["id"]
     assert answer.model == finance_model  # answered by finance's shard, legal's backup
+    streamed = list(client.chat.completions.create(model="legal", messages=CHAT, max_tokens=4, stream=True))
+    assert {chunk.model for chunk in streamed} == {finance_model}
+    assert streamed[-1].choices[0].finish_reason == "length"
     assert "legal" in [card.id for card in client.models.list().data]  # its backup still serves it
