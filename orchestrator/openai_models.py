@@ -1,13 +1,14 @@
 """The orchestrator's OpenAI-compatible model names: a domain (``legal``) or a domain's adapter (``legal/legal-lora``).
 
 A request names a domain and is routed to its shards with the orchestrator's failover; each shard
-is then asked for its own model (its base model's name, learnt once from its ``/v1/models``) or the
-adapter by its own name.
+is then asked for its own model (its base model's name, learnt from its ``/v1/models`` and asked again
+after :data:`NAME_TTL_S`) or the adapter by its own name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -17,6 +18,8 @@ from observatory.runtime.errors import not_found
 from observatory.runtime.openai_schemas import ModelCard
 
 MODELS_PATH = "/v1/models"
+# How long a shard's base model name is trusted before it is asked again (a shard restarted with another model).
+NAME_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class ServedModels:
 
     def __init__(self, pool: ShardPool) -> None:
         self._pool = pool
-        self._base: dict[str, str] = {}
+        self._base: dict[str, tuple[str, float]] = {}  # shard name -> (base model, when it was learnt)
 
     def address(self, model: str) -> Addressed:
         """The domain (and adapter) ``model`` names; 404 ``model_not_found`` for an unknown domain."""
@@ -48,9 +51,10 @@ class ServedModels:
         """The model name ``shard`` serves ``addressed`` under; an unreachable shard raises httpx's error."""
         if addressed.adapter is not None:
             return addressed.adapter
-        if shard.name not in self._base:
-            self._base[shard.name] = (await self._cards(shard))[0].id
-        return self._base[shard.name]
+        known = self._base.get(shard.name)
+        if known is not None and time.monotonic() - known[1] < NAME_TTL_S:
+            return known[0]
+        return (await self._cards(shard))[0].id
 
     async def listing(self) -> list[ModelCard]:
         """Every domain one of whose own shards answers, and the adapters those shards serve as ``domain/adapter``."""
@@ -75,5 +79,5 @@ class ServedModels:
             raise httpx.HTTPStatusError(f"answered {response.status_code}", request=response.request,
                                         response=response)  # fmt: skip
         cards = [ModelCard.model_validate(card) for card in response.json()["data"]]
-        self._base[shard.name] = cards[0].id
+        self._base[shard.name] = (cards[0].id, time.monotonic())
         return cards

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from observatory.orchestrator.settings import OrchestratorSettings
-from observatory.runtime.errors import ShardError, input_error
+from observatory.runtime.errors import INSUFFICIENT_STORAGE, ShardError, input_error
 from observatory.runtime.settings import KEEP_ALIVE_SECONDS
 
 
@@ -151,7 +151,8 @@ class ShardPool:
         except httpx.HTTPError:
             self._failed_at[shard.name] = time.monotonic()
             raise
-        if response.status_code >= 500:
+        # A 507 (no room under the shard's VRAM budget) comes from a shard that works: it is not down.
+        if response.status_code >= 500 and response.status_code != INSUFFICIENT_STORAGE:
             self._failed_at[shard.name] = time.monotonic()
         elif response.status_code < 400:
             self._failed_at.pop(shard.name, None)
@@ -164,10 +165,13 @@ class ShardPool:
         """The first 2xx answer among ``candidates``, asked in order.
 
         A 4xx other than 429 is the client's fault and is answered as is (it would fail anywhere);
-        :class:`NoShardAnsweredError` when every candidate failed. ``body_for`` gives each shard its own
-        JSON body; with ``stream`` the answer that is returned is still to be read, and closed, by the caller.
+        :class:`NoShardAnsweredError` when every candidate failed, unless one refused for want of room
+        under its VRAM budget (507): then that refusal is answered, as nowhere had room. ``body_for``
+        gives each shard its own JSON body; with ``stream`` the answer that is returned is still to be
+        read, and closed, by the caller.
         """
         failures: dict[str, str] = {}
+        no_room: tuple[ShardRef, httpx.Response] | None = None
         for shard in candidates:
             try:
                 sent = kwargs | ({"json": await body_for(shard)} if body_for is not None else {})
@@ -187,8 +191,12 @@ class ShardPool:
                 await response.aclose()
             if response.status_code == 429 or response.status_code >= 500:
                 failures[shard.name] = f"answered {response.status_code}"
+                if response.status_code == INSUFFICIENT_STORAGE:
+                    no_room = no_room or (shard, response)
                 continue
             raise relayed_error(shard, response)
+        if no_room is not None:
+            raise relayed_error(*no_room)
         raise NoShardAnsweredError(failures)
 
 

@@ -214,16 +214,18 @@ class InferenceRunner:
         """The native API's server-sent events: a ``token`` event per piece of text as it is generated,
         then ``done`` with the whole answer (as the non-streaming response, plus ``finish_reason``) or
         ``error``."""
-        async for item in self.pieces(request, arrived):
-            if isinstance(item, str):
-                yield _event("token", {"text": item})
-            elif isinstance(item.error, VRAMLimitError):
-                yield _event("error", vram_body(item.error))
-            elif isinstance(item.error, ShardError):
-                yield _event("error", error_body(item.error.message, item.error.field))
-            else:
-                assert item.response is not None
-                yield _event("done", item.response.model_dump() | {"finish_reason": item.finish_reason})
+        # Closing this stream (the client left) closes the pieces at once, which stops the generation.
+        async with contextlib.aclosing(self.pieces(request, arrived)) as pieces:
+            async for item in pieces:
+                if isinstance(item, str):
+                    yield _event("token", {"text": item})
+                elif isinstance(item.error, VRAMLimitError):
+                    yield _event("error", vram_body(item.error))
+                elif isinstance(item.error, ShardError):
+                    yield _event("error", error_body(item.error.message, item.error.field))
+                else:
+                    assert item.response is not None
+                    yield _event("done", item.response.model_dump() | {"finish_reason": item.finish_reason})
 
     def _stream_failed(self, status: int) -> None:
         # The answer began with 200 before the generation failed, so the outcome middleware leaves it to the

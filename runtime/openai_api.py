@@ -9,6 +9,7 @@ LoRA adapters, as vLLM serves adapters by name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -159,21 +160,23 @@ class Answering:
         # With include_usage every chunk carries "usage": null but the last, which carries only the usage.
         extra = {"usage": None} if include_usage else {}
         first = True
-        async for item in pieces:
-            if isinstance(item, str):
-                yield _data(self._head(self._shape.chunk_object) | {"choices": [self._shape.delta(item, first, None)]}
-                            | extra)  # fmt: skip
-                first = False
-                continue
-            if item.error is not None:
-                yield _data(self._error_of(item.error))
-                break
-            assert item.response is not None
-            finish = self._shape.delta("", first, item.finish_reason)
-            yield _data(self._head(self._shape.chunk_object) | {"choices": [finish]} | extra)
-            if include_usage:
-                yield _data(self._head(self._shape.chunk_object) | {"choices": [], "usage": usage(item.response)})
+        async with contextlib.aclosing(pieces):  # closed with this stream: the generation stops at once
+            async for item in pieces:
+                if isinstance(item, str):
+                    yield self._chunk([self._shape.delta(item, first, None)], extra)
+                    first = False
+                    continue
+                if item.error is not None:
+                    yield _data(self._error_of(item.error))
+                    break
+                assert item.response is not None
+                yield self._chunk([self._shape.delta("", first, item.finish_reason)], extra)
+                if include_usage:
+                    yield self._chunk([], {"usage": usage(item.response)})
         yield DONE
+
+    def _chunk(self, choices: list[dict], extra: dict) -> str:
+        return _data(self._head(self._shape.chunk_object) | {"choices": choices} | extra)
 
     def _error_of(self, error: ShardError | VRAMLimitError) -> dict:
         error = self._shape.refusal(error)

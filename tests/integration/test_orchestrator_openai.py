@@ -1,7 +1,7 @@
 """The OpenAI-compatible API through a real orchestrator and two real shards, driven by the ``openai`` client.
 
-legal's primary is its own shard; finance's primary is also legal's backup. The failover test stops
-legal's primary, so it runs last.
+legal's primary is its own shard; finance's primary is also legal's backup; medical's shard has room
+for its model and for no adapter. The failover test stops legal's primary, so it runs last.
 """
 
 import re
@@ -12,6 +12,7 @@ import numpy as np
 import openai
 import pytest
 
+from observatory.runtime.tinymodel import ensure_default_model
 from support.durable import OrchestratorReplica
 from support.runtime import OpenRequest, model_cache, request_json, running_shard, sample, wait_until
 
@@ -26,13 +27,19 @@ CANCELLED = re.compile(r"inference cancelled by its client after (\d+) tokens")
 def cluster(tmp_path_factory):
     cache, workdir = model_cache(tmp_path_factory), tmp_path_factory.mktemp("orchestrator-openai")
     config = {"n_ctx": 8192, "n_threads": 1}
-    with running_shard(cache, workdir, **config) as legal, running_shard(cache, workdir, **config) as finance:
-        domains = {"legal": {"primary": legal[1], "backups": [finance[1]]}, "finance": {"primary": finance[1]}}
+    no_room = {"vram_budget_bytes": ensure_default_model(cache).stat().st_size + 1024, "n_threads": 1}
+    with (
+        running_shard(cache, workdir, **config) as legal,
+        running_shard(cache, workdir, **config) as finance,
+        running_shard(cache, workdir, **no_room) as medical,
+    ):
+        domains = {"legal": {"primary": legal[1], "backups": [finance[1]]}, "finance": {"primary": finance[1]},
+                   "medical": {"primary": medical[1]}}  # fmt: skip
         orchestrator = OrchestratorReplica(f"sqlite:///{workdir / 'store.db'}", {}, workdir,
                                            settings={"domains": domains})  # fmt: skip
         orchestrator.start()
         try:
-            yield {"orchestrator": orchestrator.url, "legal": legal, "finance": finance}
+            yield {"orchestrator": orchestrator.url, "legal": legal, "finance": finance, "medical": medical}
         finally:
             orchestrator.stop()
 
@@ -54,7 +61,8 @@ def test_models_are_the_domains_and_their_adapters(client, direct):
     shard_models = [card.id for card in direct.models.list().data]
     adapters = shard_models[1:]
     listed = [card.id for card in client.models.list().data]
-    assert listed == ["finance", *(f"finance/{a}" for a in adapters), "legal", *(f"legal/{a}" for a in adapters)]
+    assert listed == [f"{domain}{suffix}" for domain in ("finance", "legal", "medical")
+                      for suffix in ("", *(f"/{a}" for a in adapters))]  # fmt: skip
     assert client.models.list().data[0].root == shard_models[0]
 
 
@@ -103,6 +111,16 @@ def test_refusals_through_the_orchestrator_are_in_openais_envelope(client):
     _refused(lambda: client.embeddings.create(model="nowhere", input="x"), 404, "model", "model_not_found")
 
 
+def test_an_adapter_without_room_on_its_domains_shard_is_served_by_a_shard_with_room(client, cluster):
+    medical = cluster["medical"][1]
+    refused = sample(medical, "themis_inference_finished_total", finish_reason="error")
+    answer = client.chat.completions.create(model="medical/legal-lora", messages=CHAT, max_tokens=2)
+    assert answer.model == "legal-lora" and answer.usage.completion_tokens == 2
+    # medical's shard refused it (507: no room under its VRAM budget), and the failover went on.
+    assert sample(medical, "themis_inference_finished_total", finish_reason="error") == refused + 1
+    assert "medical" not in httpx.get(f"{cluster['orchestrator']}/health").json()["shards_down"]
+
+
 def test_a_stream_passes_through_chunk_by_chunk(cluster):
     body = {"model": "legal", "messages": CHAT, "max_tokens": MAX_TOKENS, "stream": True}
     started = time.perf_counter()
@@ -146,4 +164,7 @@ def test_a_domain_whose_primary_is_down_is_answered_by_its_backup(client, cluste
     assert answer.usage.completion_tokens == 4
     finance_model = request_json("GET", f"{cluster['finance'][1]}/v1/models")[1]["data"][0]["id"]
     assert answer.model == finance_model  # answered by finance's shard, legal's backup
+    streamed = list(client.chat.completions.create(model="legal", messages=CHAT, max_tokens=4, stream=True))
+    assert {chunk.model for chunk in streamed} == {finance_model}
+    assert streamed[-1].choices[0].finish_reason == "length"
     assert "legal" in [card.id for card in client.models.list().data]  # its backup still serves it
