@@ -39,6 +39,16 @@ $(VENV)/.installed-lint: pyproject.toml $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -e '.[exporters,runtime,orchestrator,loadgen,test,lint]'
 	touch $@
 
+# NVIDIA's aiperf, the independent benchmark client of the agreement test and `make bench`, in an environment
+# of its own: it pins prometheus-client (and others) below what this project needs.
+AIPERF_VENV := .venv-aiperf
+AIPERF_VERSION := 0.13.0
+
+$(AIPERF_VENV)/.installed:
+	$(PYTHON) -m venv $(AIPERF_VENV)
+	$(AIPERF_VENV)/bin/python -m pip install --quiet 'aiperf==$(AIPERF_VERSION)'
+	touch $@
+
 install: $(VENV)/.installed
 
 ## Generate every artefact (dashboards, rules, rule tests, docs) from the definitions.
@@ -67,13 +77,13 @@ lint: $(VENV)/.installed-lint
 	$(BIN)/hadolint Containerfile
 	$(BIN)/actionlint .github/workflows/*.yml
 
-test: $(VENV)/.installed-test toolchain
+test: $(VENV)/.installed-test $(AIPERF_VENV)/.installed toolchain
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed-test toolchain
 	$(BIN)/python -m pytest -m 'not slow'
 
-bench: $(VENV)/.installed-test toolchain
+bench: $(VENV)/.installed-test $(AIPERF_VENV)/.installed toolchain
 	mkdir -p bench-results
 	$(BIN)/python -m observatory.exporters.bench --out bench-results/exporters.json
 	$(BIN)/python -m observatory.runtime.bench --out bench-results/runtime.json
@@ -105,4 +115,4 @@ image-name:
 	@echo $(IMAGE)
 
 clean:
-	rm -rf $(VENV) build *.egg-info bench-results
+	rm -rf $(VENV) $(AIPERF_VENV) build *.egg-info bench-results

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from observatory.config import ObservatoryConfig, number
-from observatory.config.vocabulary import KV_MISS_RATIO, REQUESTS_RATE, TOKENS_PER_SECOND
+from observatory.config.model import GOODPUT_HISTOGRAMS
+from observatory.config.vocabulary import GOODPUT_ATTAINMENT, KV_MISS_RATIO, REQUESTS_RATE, TOKENS_PER_SECOND
 from observatory.dashboards.model import Dashboard, Panel, PanelKind, QueryFormat, Row, Style, Target, Threshold
 from observatory.dashboards.panels import (
     GREEN,
@@ -22,6 +23,7 @@ from observatory.dashboards.panels import (
     recorded,
     rises_to,
     select,
+    share_below,
     share_panel,
     table_columns,
     target_stat,
@@ -316,6 +318,50 @@ def _target_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
     )
 
 
+def _goodput_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
+    g = config.goodput
+    target = g.attainment_objective
+    objectives = (
+        ("first token", "time_to_first_token_seconds", g.time_to_first_token_seconds),
+        ("per output token", "time_per_output_token_seconds", g.time_per_output_token_seconds),
+    )
+    steps = (Threshold(RED), Threshold(GREEN, target))
+    within = (
+        f"time to first token at most {number(g.time_to_first_token_seconds)} s, time per output token at most"
+        f" {number(g.time_per_output_token_seconds)} s"
+    )
+    return (
+        Panel(
+            "Goodput",
+            PanelKind.STAT,
+            f"Share of the selected shards' requests over the dashboard's range within each goodput objective"
+            f" ({within}), from the bucket counts of {', '.join(GOODPUT_HISTOGRAMS.values())}. Red below the"
+            f" {percent(target)} attainment objective, green from it. Empty without requests.",
+            "percentunit",
+            tuple(
+                Target(share_below(GOODPUT_HISTOGRAMS[key], bound), name, instant=True)
+                for name, key, bound in objectives
+            ),
+            thresholds=steps,
+            min=0,
+            max=1,
+            width=6,
+        ),
+        Panel(
+            "Goodput Attainment",
+            PanelKind.TIMESERIES,
+            f"Share of each shard's requests over 5 minutes within each goodput objective ({within}; recorded as"
+            f" {GOODPUT_ATTAINMENT}, label objective). The alert fires when a share stays below the red line at"
+            f" {percent(target)} for {g.attainment_for}.",
+            "percentunit",
+            (Target(recorded(GOODPUT_ATTAINMENT), "{{objective}} {{shard}}", thresholds=steps),),
+            min=0,
+            max=1,
+            width=18,
+        ),
+    )
+
+
 def dashboard(config: ObservatoryConfig) -> Dashboard:
     """The dashboard for ``config``."""
     return Dashboard(
@@ -328,5 +374,6 @@ def dashboard(config: ObservatoryConfig) -> Dashboard:
             Row("Seed targets", _target_panels(config)),
             Row("Outcomes, models and memory", _extra_panels(config)),
             Row("Serving: first token, queueing, lengths and finish reasons", _serving_panels(config)),
+            Row("Goodput: requests within the serving objectives", _goodput_panels(config)),
         ),
     )

@@ -12,12 +12,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from observatory.loadgen.figures import ResultsError, read_json
+from observatory.loadgen.hdr import decode
 from observatory.loadgen.run import FORMAT
 from observatory.loadgen.targets import SEED_001
 
 PLOTS = ("latency_histogram", "latency_cdf", "latency_over_time", "latency_by_type", "qps_over_time",
          "error_rate_over_time")  # fmt: skip
 QUANTILES = ("p50", "p95", "p99", "max")
+# Drawn when the run streamed answers (the openai profile).
+STREAM_PLOTS = ("ttft_distribution", "inter_token_distribution")
 
 
 class Requests:
@@ -30,6 +33,7 @@ class Requests:
         self.kind = np.array([r["type"] for r in records])
         self.failed = np.array([not (200 <= r["status"] < 400) or "error" in r for r in records], dtype=bool)
         self.done = self.due + self.latency / 1000
+        self.ttft = np.array([r.get("ttft_ms", np.nan) for r in records], dtype=float)
 
     def per_second(self, times: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Counts (or sums of ``weights``) per whole second of ``times``."""
@@ -106,7 +110,44 @@ def error_rate_over_time(ax: plt.Axes, requests: Requests, _: dict) -> None:
     ax.set(title="Error rate", xlabel="time (s)", ylabel="errors (%)", ylim=(0, max(5.0, rate.max() * 1.1)))
 
 
+def _cdf_from_histogram(blob: str) -> tuple[np.ndarray, np.ndarray]:
+    """Milliseconds and the share of observations at or below them, read from an HDR histogram blob."""
+    histogram = decode(blob)
+    shares = np.linspace(0, 100, 201)
+    values = np.array([histogram.get_value_at_percentile(p) for p in shares]) / 1000
+    return values, shares / 100
+
+
+def ttft_distribution(ax: plt.Axes, requests: Requests, summary: dict) -> None:
+    streaming = summary["streaming"]
+    keep = ~requests.failed & ~np.isnan(requests.ttft)
+    ax.hist(requests.ttft[keep], bins=60, color="tab:purple", alpha=0.8)
+    objective = streaming["objectives_ms"].get("ttft")
+    if objective is not None:
+        share = streaming["attainment"] * 100
+        ax.axvline(objective, color="red", linestyle="--", label=f"objective {objective:g} ms ({share:.0f} % goodput)")
+    for key, colour in (("p50", "green"), ("p90", "orange"), ("p99", "red")):
+        value = streaming["ttft_ms"][key]
+        ax.axvline(value, color=colour, linestyle=":", label=f"{key} {value:.2f} ms")
+    ax.set(title="Time to first token (from the due time)", xlabel="TTFT (ms)", ylabel="requests")
+    ax.legend()
+
+
+def inter_token_distribution(ax: plt.Axes, _: Requests, summary: dict) -> None:
+    histograms = summary["_histograms"]
+    for key, label in (("inter_token_latency", "every gap between two tokens"),
+                       ("time_per_output_token", "per request (TPOT)")):  # fmt: skip
+        values, shares = _cdf_from_histogram(histograms[key])
+        ax.plot(values, shares, label=label)
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set(title="Inter-token latency CDF", xlabel="time between tokens (ms)", ylabel="fraction", ylim=(0, 1.01))
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+
+
 DRAWERS: dict[str, Callable[[plt.Axes, Requests, dict], None]] = {
+    "ttft_distribution": ttft_distribution,
+    "inter_token_distribution": inter_token_distribution,
     "latency_histogram": latency_histogram,
     "latency_cdf": latency_cdf,
     "latency_over_time": latency_over_time,
@@ -119,7 +160,7 @@ DRAWERS: dict[str, Callable[[plt.Axes, Requests, dict], None]] = {
 def plot_all(requests: Requests, summary: dict, out: Path) -> list[Path]:
     """Write every plot as a PNG under ``out``."""
     written = []
-    for name in PLOTS:
+    for name in (*PLOTS, *(STREAM_PLOTS if "streaming" in summary else ())):
         figure, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
         DRAWERS[name](ax, requests, summary)
         figure.tight_layout()
@@ -149,6 +190,29 @@ def _validation_rows(document: dict) -> list[str]:
         tiers = " | ".join(f"{sign} {seed[tier]:g} {meets(seed[tier])}" for tier in ("target", "stretch", "must_pass"))
         rows.append(f"| {metric} | {value:,.2f} {seed['unit']} | {run} | {tiers} |")
     return rows
+
+
+def _streaming_rows(summary: dict) -> list[str]:
+    """The streamed answers' table: TTFT, inter-token latency, TPOT, token rate and goodput."""
+    streaming = summary.get("streaming")
+    if streaming is None:
+        return []
+    rows = (("time to first token (from the due time)", "ttft_ms"), ("time to first token (from the send)",
+            "ttft_uncorrected_ms"), ("inter-token latency", "inter_token_latency_ms"),
+            ("time per output token", "time_per_output_token_ms"))  # fmt: skip
+    objectives = ", ".join(f"{name} ≤ {bound:g} ms" for name, bound in streaming["objectives_ms"].items())
+    goodput = (f"Goodput: {streaming['goodput_requests_per_second']:,.2f} req/s, {streaming['attainment'] * 100:.1f} %"
+               f" of requests within {objectives}." if objectives else "No goodput objectives (--slo) were set.")
+    return [
+        "| streamed answers (ms) | p50 | p90 | p99 | max |",
+        "|---|---:|---:|---:|---:|",
+        *(f"| {label} | " + " | ".join(f"{streaming[key][p]:.2f}" for p in ("p50", "p90", "p99", "max")) + " |"
+          for label, key in rows),
+        "",
+        f"{streaming['output_tokens']:,} output tokens, {streaming['output_tokens_per_second']:,.1f} tokens/s."
+        f" {goodput}",
+        "",
+    ]  # fmt: skip
 
 
 def report(document: dict, plots: list[Path]) -> str:
@@ -181,6 +245,7 @@ def report(document: dict, plots: list[Path]) -> str:
         *(f"| {kind} | {row['requests']:,} | {row['failed']:,} | {row['p50']:.2f} | {row['p95']:.2f} | "
           f"{row['p99']:.2f} | {row['max']:.2f} |" for kind, row in summary["by_type"].items()),
         "",
+        *_streaming_rows(summary),
         "## Target validation",
         "",
         "Measured against the run's own targets and, for reference, seed 001's targets (set for 100 GPUs).",
@@ -200,7 +265,10 @@ def analyze(results: Path, out: Path) -> list[Path]:
     """Write every plot and ``report.md`` under ``out``; returns what was written."""
     document = load(results)
     out.mkdir(parents=True, exist_ok=True)
-    plots = plot_all(Requests(document["requests"]), document["summary"], out)
+    summary = document["summary"]
+    if "streaming" in summary:
+        summary = summary | {"_histograms": document["histograms"]["streaming"]}
+    plots = plot_all(Requests(document["requests"]), summary, out)
     report_path = out / "report.md"
     report_path.write_text(report(document, plots), encoding="utf-8")
     return [*plots, report_path]

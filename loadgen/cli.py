@@ -18,6 +18,7 @@ from observatory.loadgen.compare import compare, load, table
 from observatory.loadgen.figures import ResultsError
 from observatory.loadgen.profiles import PROFILES, ProfileError
 from observatory.loadgen.run import RunPlan, run, with_targets, write
+from observatory.loadgen.streaming import OBJECTIVES
 from observatory.loadgen.targets import Targets, summary_text
 
 PROG = "observatory-loadgen"
@@ -66,6 +67,24 @@ def size_range(text: str) -> tuple[int, int]:
     return int(low), int(high)
 
 
+def objectives(text: str) -> tuple[tuple[str, float], ...]:
+    """``NAME=DURATION,...`` goodput objectives (``ttft=200ms,tpot=50ms``) as seconds by name."""
+    parsed = []
+    for part in text.split(","):
+        name, _, value = part.strip().partition("=")
+        if name not in OBJECTIVES:
+            raise argparse.ArgumentTypeError(f"{name or part!r} is no objective; use {', '.join(OBJECTIVES)}")
+        number, unit = (value[:-2], 1e-3) if value.endswith("ms") else (value.removesuffix("s"), 1.0)
+        try:
+            bound = float(number) * unit
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}={value}: expected a duration such as 200ms or 1.5s") from None
+        if not 0 < bound < math.inf:
+            raise argparse.ArgumentTypeError(f"{name}={value}: must be a finite duration above 0")
+        parsed.append((name, bound))
+    return tuple(parsed)
+
+
 def target_url(text: str) -> str:
     """An http(s) URL with a host, without a trailing slash."""
     parts = urlsplit(text)
@@ -98,6 +117,11 @@ def _run_parser(commands: argparse._SubParsersAction) -> None:
                         "requests are still sent (default 5)")  # fmt: skip
     parser.add_argument("--late-after-ms", type=float, default=10.0, help="a send this late counts as late")
     parser.add_argument("--seed", type=int, default=0, help="seed of the request mix and random waits")
+    parser.add_argument("--model", default="", help="openai profile: the model to ask for (default: the first the "
+                        "target lists at /v1/models; on the orchestrator a domain such as legal)")  # fmt: skip
+    parser.add_argument("--max-tokens", type=count, default=32, help="openai profile: tokens per answer (default 32)")
+    parser.add_argument("--slo", type=objectives, default=(), help="openai profile: goodput objectives, such as "
+                        "ttft=200ms,tpot=50ms (also itl, latency)")  # fmt: skip
     parser.add_argument("--output", type=Path, default=Path(f"results/load-test-{stamp}.json"), help="results JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--p50-under-ms", type=positive, help="target: corrected p50 below this")
@@ -132,8 +156,11 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     pattern = None
     if args.pattern:
         pattern = schedule.TaskPattern(args.pattern, args.requests, args.interval, args.batch, args.batch_range)
-    plan = RunPlan(args.target, args.profile or ("tasks" if pattern else "mixed"), args.qps, args.duration,
-                   args.burst, pattern, args.seed)  # fmt: skip
+    profile = args.profile or ("tasks" if pattern else "mixed")
+    if args.slo and profile != "openai":
+        parser.error("--slo: goodput objectives need --profile openai")
+    plan = RunPlan(args.target, profile, args.qps, args.duration, args.burst, pattern, args.seed, args.model,
+                   args.max_tokens, args.slo)  # fmt: skip
     options = RunOptions(args.workers, args.timeout, args.drain, args.late_after_ms / 1000, args.poll_interval)
     targets = Targets(args.p50_under_ms, args.p95_under_ms, args.p99_under_ms, args.qps_at_least,
                       args.error_rate_under)  # fmt: skip

@@ -21,6 +21,7 @@ import numpy as np
 
 from observatory.loadgen.profiles import Call
 from observatory.loadgen.recorder import Outcome, Recorder
+from observatory.loadgen.streaming import EventReader, StreamedRequest, streamed
 from observatory.loadgen.transport import Pool
 
 # Final task states: seed 003 names success "completed", the orchestrator's durable store "succeeded".
@@ -61,11 +62,17 @@ async def _poll_task(pool: Pool, payload: bytes, poll_s: float, timeout_s: float
             return 200, "" if TASK_DONE[state] else "task failed"
 
 
-async def execute(pool: Pool, call: Call, poll_s: float = 1.0, timeout_s: float = 30.0) -> tuple[int, str]:
-    """Send one call; its HTTP status (0 when none came) and an error word when it failed without one."""
+async def execute(
+    pool: Pool, call: Call, poll_s: float = 1.0, timeout_s: float = 30.0,
+    listener: Callable[[bytes], None] | None = None,
+) -> tuple[int, str]:  # fmt: skip
+    """Send one call; its HTTP status (0 when none came) and an error word when it failed without one.
+
+    ``listener`` sees the answer's body piece by piece as it arrives (a streamed answer's events).
+    """
     try:
         body = None if call.body is None else json.dumps(call.body).encode()
-        status, payload = await pool.request(call.method, call.path, body)
+        status, payload = await pool.request(call.method, call.path, body, listener)
         if call.task and status < 300:
             return await _poll_task(pool, payload, poll_s, timeout_s)
         return status, ""
@@ -103,6 +110,31 @@ async def describe(base: str, timeout_s: float = 10.0) -> tuple[set[str], tuple[
     finally:
         pool.close()
     return paths, adapters
+
+
+def _stream_outcome(reader: EventReader, start: float, outcome: Outcome) -> tuple[str, StreamedRequest | None]:
+    """A streamed answer's figures, or why it failed although its status was a success."""
+    timing = reader.timing
+    if timing.error:
+        return timing.error, None
+    if not timing.token_at:
+        return "no tokens in the stream", None
+    return "", streamed(timing, start, outcome.due_s, outcome.sent_s, outcome.done_s)
+
+
+async def first_model(base: str, timeout_s: float = 10.0) -> str:
+    """The first model an OpenAI-compatible server lists at ``/v1/models``."""
+    pool = Pool(base, 1, timeout_s)
+    try:
+        status, body = await pool.request("GET", "/v1/models")
+        models = json.loads(body).get("data") if status == 200 else None
+        if not models:
+            raise TargetError(f"{base}/v1/models answered {status} with no model to ask for (give --model)")
+        return str(models[0]["id"])
+    except (OSError, TimeoutError, ValueError, AttributeError, KeyError, TypeError) as error:
+        raise TargetError(f"cannot read {base}/v1/models: {type(error).__name__} {error}".strip()) from error
+    finally:
+        pool.close()
 
 
 class Progress:
@@ -158,9 +190,14 @@ async def run_plan(
                     queue.task_done()
                     continue
                 call = calls(number)
-                status, error = await execute(pool, call, options.poll_s, options.timeout_s)
+                reader = EventReader() if call.stream else None
+                listener = reader.feed if reader else None
+                status, error = await execute(pool, call, options.poll_s, options.timeout_s, listener)
                 last_done = clock()
-                recorder.add(Outcome(due[number], sent - start, last_done - start, call.kind, status, error))
+                outcome = Outcome(due[number], sent - start, last_done - start, call.kind, status, error)
+                if reader is not None and outcome.ok:
+                    outcome.error, outcome.stream = _stream_outcome(reader, start, outcome)
+                recorder.add(outcome)
                 queue.task_done()
 
         workers = [asyncio.create_task(work()) for _ in range(options.workers)]

@@ -26,6 +26,8 @@ PROFILES: dict[str, dict[str, dict[str, float]]] = {
     },
     "tasks": {ORCHESTRATOR: {"task": 1.0}},
     "get": {ANY: {"get": 1.0}},
+    # Streamed chat over the OpenAI-compatible API (a shard, the orchestrator, vLLM or llama.cpp's server).
+    "openai": {ANY: {"openai_chat": 1.0}},
 }
 
 PROMPTS = {
@@ -51,6 +53,8 @@ class Call:
     path: str
     body: dict | None = None
     task: bool = False
+    # An answer streamed as server-sent events, timed token by token.
+    stream: bool = False
 
 
 def detect_kind(paths: set[str]) -> str:
@@ -81,7 +85,8 @@ def _dag(task: str, rng: np.random.Generator) -> dict:
 class Profile:
     """A profile bound to a target: the type of every request of a run and the call for each.
 
-    ``adapters`` are the LoRA adapters the target offers (``lora_inference`` is dropped without any).
+    ``adapters`` are the LoRA adapters the target offers (``lora_inference`` is dropped without any);
+    ``model`` is the OpenAI ``model`` the ``openai`` profile asks for, and ``max_tokens`` its answers' length.
     """
 
     name: str
@@ -89,10 +94,17 @@ class Profile:
     weights: dict[str, float]
     adapters: tuple[str, ...] = ()
     seed: int = 0
+    model: str = ""
+    max_tokens: int = 32
 
     @classmethod
-    def bind(cls, name: str, target_kind: str, adapters: tuple[str, ...] = (), seed: int = 0) -> Profile:
-        """The profile's weights for ``target_kind``, without the request types the target cannot serve."""
+    def bind(
+        cls, name: str, target_kind: str, adapters: tuple[str, ...] = (), seed: int = 0, **openai: str | int
+    ) -> Profile:
+        """The profile's weights for ``target_kind``, without the request types the target cannot serve.
+
+        ``openai`` holds the ``model`` and ``max_tokens`` of the ``openai`` profile.
+        """
         table = PROFILES[name]
         weights = dict(table.get(target_kind) or table.get(ANY) or {})
         if not adapters:
@@ -100,7 +112,7 @@ class Profile:
         if not weights:
             kinds = " or ".join(kind for kind in table if kind != ANY)
             raise ProfileError(f"profile {name} runs against: {kinds}; this target is a {target_kind}")
-        return cls(name, target_kind, weights, adapters, seed)
+        return cls(name, target_kind, weights, adapters, seed, **openai)  # type: ignore[arg-type]
 
     def kinds(self, count: int) -> list[str]:
         """The request type of each of ``count`` requests, drawn by weight (repeatable from the seed)."""
@@ -116,6 +128,8 @@ class Profile:
         domain = DOMAINS[number % len(DOMAINS)]
         prompt = PROMPTS[domain][number % 2]
         on_orchestrator = {"domain": domain} if self.target_kind == ORCHESTRATOR else {}
+        if kind == "openai_chat":
+            return self._chat(prompt)
         if kind == "inference":
             return Call(kind, "POST", "/api/v1/inference", {"prompt": prompt, "max_tokens": 16} | on_orchestrator)
         if kind == "lora_inference":
@@ -134,6 +148,20 @@ class Profile:
         if kind == "task":
             return Call(kind, "POST", "/api/v1/tasks", {"kind": "dag", "request": _dag(prompt, rng)}, task=True)
         raise ProfileError(f"unknown request type {kind}")
+
+    def _chat(self, prompt: str) -> Call:
+        """A streamed chat completion of exactly ``max_tokens`` tokens, as benchmark clients ask vLLM for one."""
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": self.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            # vLLM's extensions: an answer stops at max_tokens, not at the first end-of-sequence.
+            "ignore_eos": True,
+            "min_tokens": self.max_tokens,
+        }
+        return Call("openai_chat", "POST", "/v1/chat/completions", body, stream=True)
 
     def setup_calls(self) -> list[Call]:
         """What the target needs before the run: documents to search (a shard) or to retrieve (the orchestrator)."""

@@ -14,18 +14,11 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
-# Microseconds from 1 µs to one hour at three significant digits (0.1 % resolution).
-LOWEST_US, HIGHEST_US, DIGITS = 1, 3_600_000_000, 3
+from observatory.loadgen.hdr import encode, new_histogram
+from observatory.loadgen.hdr import record as _record
+from observatory.loadgen.streaming import StreamedRequest, StreamStats
+
 PERCENTILES = (50.0, 95.0, 99.0)
-
-
-def new_histogram() -> HdrHistogram:
-    """An empty latency histogram in microseconds."""
-    return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
-
-
-def _record(histogram: HdrHistogram, seconds: float) -> None:
-    histogram.record_value(min(HIGHEST_US, max(LOWEST_US, round(seconds * 1e6))))
 
 
 def latency_summary(histogram: HdrHistogram, total_s: float) -> dict[str, float]:
@@ -41,16 +34,6 @@ def latency_summary(histogram: HdrHistogram, total_s: float) -> dict[str, float]
     return summary | {"max": histogram.get_max_value() / 1000, "mean": total_s / count * 1000}
 
 
-def encode(histogram: HdrHistogram) -> str:
-    """The histogram as an interoperable HdrHistogram V2 blob (base64 text)."""
-    return histogram.encode().decode("ascii") if histogram.get_total_count() else ""
-
-
-def decode(blob: str) -> HdrHistogram:
-    """A histogram back from :func:`encode`."""
-    return HdrHistogram.decode(blob) if blob else new_histogram()
-
-
 @dataclass
 class Outcome:
     """One request: when it was due and sent (seconds from the start), when it ended, its type and status.
@@ -64,6 +47,8 @@ class Outcome:
     kind: str
     status: int
     error: str = ""
+    # A streamed answer's token timings; None for any other request.
+    stream: StreamedRequest | None = None
 
     @property
     def ok(self) -> bool:
@@ -80,6 +65,8 @@ class Recorder:
     """
 
     late_after_s: float
+    # Goodput objectives of streamed requests in seconds, by name (ttft, tpot, itl, latency).
+    objectives: dict[str, float] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
     unsent: int = 0
     failures: int = 0
@@ -88,6 +75,7 @@ class Recorder:
     by_kind: dict[str, HdrHistogram] = field(default_factory=dict)
     # Seconds of latency recorded into each histogram, for exact means: "corrected", "uncorrected", kinds.
     totals_s: Counter[str] = field(default_factory=Counter)
+    streams: StreamStats = field(default_factory=StreamStats)
 
     def add(self, outcome: Outcome) -> None:
         """Record one finished request."""
@@ -97,7 +85,10 @@ class Recorder:
 
     def finish(self) -> None:
         """Fill the histograms from every successful request."""
+        self.streams = StreamStats(self.objectives)
         for outcome in self.outcomes:
+            if outcome.ok and outcome.stream is not None:
+                self.streams.add(outcome.stream)
             if outcome.ok:
                 corrected, uncorrected = outcome.done_s - outcome.due_s, outcome.done_s - outcome.sent_s
                 _record(self.corrected, corrected)
@@ -139,7 +130,7 @@ class Recorder:
                 | latency_summary(self.by_kind.get(kind, new_histogram()), self.totals_s[f"kind:{kind}"])
                 for kind in sorted(kinds)
             },
-        }
+        } | ({"streaming": self.streams.summary(elapsed_s)} if self.streams.requests else {})
 
     def histograms(self) -> dict:
         """Every histogram as an HdrHistogram V2 blob."""
@@ -148,7 +139,7 @@ class Recorder:
             "corrected": encode(self.corrected),
             "uncorrected": encode(self.uncorrected),
             "by_type": {kind: encode(histogram) for kind, histogram in sorted(self.by_kind.items())},
-        }
+        } | ({"streaming": self.streams.histograms()} if self.streams.requests else {})
 
     def requests(self) -> list[dict]:
         """Every request as a JSON record (times in seconds from the start, latencies in milliseconds)."""
@@ -161,5 +152,13 @@ class Recorder:
                 "uncorrected_ms": round((o.done_s - o.sent_s) * 1000, 3),
             }
             | ({"error": o.error} if o.error else {})
+            | (_stream_record(o.stream) if o.stream else {})
             for o in self.outcomes
         ]
+
+
+def _stream_record(stream: StreamedRequest) -> dict:
+    """A streamed request's own figures in its JSON record (milliseconds)."""
+    tpot = None if stream.tpot is None else round(stream.tpot * 1000, 3)
+    return {"ttft_ms": round(stream.ttft * 1000, 3), "ttft_uncorrected_ms": round(stream.ttft_uncorrected * 1000, 3),
+            "tpot_ms": tpot, "output_tokens": stream.output_tokens}  # fmt: skip

@@ -14,7 +14,7 @@ import numpy as np
 import uvloop
 
 from observatory.loadgen import schedule
-from observatory.loadgen.client import Progress, RunOptions, describe, run_plan
+from observatory.loadgen.client import Progress, RunOptions, describe, first_model, run_plan
 from observatory.loadgen.figures import load_test_figures
 from observatory.loadgen.profiles import ANY, PROFILES, Profile, detect_kind
 from observatory.loadgen.recorder import Recorder
@@ -34,6 +34,10 @@ class RunPlan:
     burst: bool = False
     pattern: schedule.TaskPattern | None = None
     seed: int = 0
+    # The openai profile: the model asked for (empty: the first the target lists), answer length, objectives.
+    model: str = ""
+    max_tokens: int = 32
+    slo: tuple[tuple[str, float], ...] = ()
 
     def offsets(self) -> np.ndarray:
         """The due time of every request, in seconds from the start."""
@@ -51,6 +55,9 @@ def machine() -> dict:
 
 async def bind_profile(plan: RunPlan, timeout_s: float) -> Profile:
     """The profile adapted to the target: its kind (shard or orchestrator) and the adapters it offers."""
+    if plan.profile == "openai":
+        model = plan.model or await first_model(plan.target, timeout_s)
+        return Profile.bind(plan.profile, ANY, seed=plan.seed, model=model, max_tokens=plan.max_tokens)
     if ANY in PROFILES[plan.profile]:
         return Profile.bind(plan.profile, ANY, seed=plan.seed)
     paths, adapters = await describe(plan.target, timeout_s)
@@ -62,7 +69,7 @@ async def execute_run(plan: RunPlan, options: RunOptions, progress: Progress | N
     profile = await bind_profile(plan, options.timeout_s)
     offsets = plan.offsets()
     kinds = profile.kinds(len(offsets))
-    recorder = Recorder(options.late_after_s)
+    recorder = Recorder(options.late_after_s, dict(plan.slo))
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     elapsed = await run_plan(
         plan.target, offsets, lambda n: profile.call(kinds[n], n), options, recorder, progress, profile.setup_calls()

@@ -80,8 +80,26 @@ def summary_text(summary: dict, results: list[Check]) -> str:
     ]
     for kind, row in summary["by_type"].items():
         lines.append(f"  {kind}: {row['requests']:,} requests, {row['failed']:,} failed, p99 {row['p99']:.2f}ms")
+    if "streaming" in summary:
+        lines += _streaming_lines(summary["streaming"])
     if results:
         lines += ["", "=== Target Validation ===", *(check.line() for check in results), ""]
         failed = sum(not check.passed for check in results)
         lines.append("ALL TARGETS MET" if not failed else f"{failed} TARGET(S) MISSED")
     return "\n".join(lines) + "\n"
+
+
+def _streaming_lines(streaming: dict) -> list[str]:
+    """The streamed answers' figures: TTFT, inter-token latency, TPOT, token rate and goodput."""
+    rows = (("TTFT", "ttft_ms"), ("TTFT uncorrected", "ttft_uncorrected_ms"), ("inter-token", "inter_token_latency_ms"),
+            ("per output token", "time_per_output_token_ms"))  # fmt: skip
+    lines = ["", "Streamed answers (ms):         p50        p90        p99        max"]
+    for label, key in rows:
+        row = streaming[key]
+        lines.append(f"  {label:<22}" + "".join(f"{row[p]:>11.2f}" for p in ("p50", "p90", "p99", "max")))
+    lines.append(f"Output tokens/s:    {streaming['output_tokens_per_second']:,.1f}")
+    if streaming["objectives_ms"]:
+        bounds = ", ".join(f"{name} <= {bound:g}ms" for name, bound in streaming["objectives_ms"].items())
+        lines.append(f"Goodput:            {streaming['goodput_requests_per_second']:,.2f} req/s, "
+                     f"{streaming['attainment'] * 100:.1f}% of requests within {bounds}")  # fmt: skip
+    return lines

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httptools
@@ -31,6 +32,8 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self._body: list[bytes] = []
+        # Called with each piece of the body as it arrives (a streamed answer's events are timed there).
+        self._listener: Callable[[bytes], None] | None = None
         # Whether the response in progress has its head and says where its body ends; one that does
         # not (no Content-Length, not chunked) ends when the server closes the connection.
         self._head_done = False
@@ -70,6 +73,8 @@ class Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
+        if self._listener is not None:
+            self._listener(body)
 
     def on_message_complete(self) -> None:
         self._head_done = False
@@ -82,12 +87,18 @@ class Connection(asyncio.Protocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(error)
 
-    async def exchange(self, request: bytes, timeout_s: float) -> tuple[int, bytes]:
-        """Send ``request`` (bytes on the wire) and return the response's status and body."""
+    async def exchange(
+        self, request: bytes, timeout_s: float, listener: Callable[[bytes], None] | None = None
+    ) -> tuple[int, bytes]:
+        """Send ``request`` (bytes on the wire) and return the response's status and body.
+
+        ``listener`` is called with each piece of the body as it arrives.
+        """
         assert self._transport is not None
         loop = asyncio.get_running_loop()
         self._waiter = loop.create_future()
         self._body = []
+        self._listener = listener
         self.answered = False
         timer = loop.call_later(timeout_s, self._expire)
         self._transport.write(request)
@@ -128,8 +139,13 @@ class Pool:
             return (head + "\r\n").encode()
         return (head + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
 
-    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        """Status and body of one request; connection failures raise ``OSError``, a timeout ``TimeoutError``."""
+    async def request(
+        self, method: str, path: str, body: bytes | None = None, listener: Callable[[bytes], None] | None = None
+    ) -> tuple[int, bytes]:
+        """Status and body of one request; connection failures raise ``OSError``, a timeout ``TimeoutError``.
+
+        ``listener`` sees each piece of the body as it arrives (the events of a streamed answer).
+        """
         wire = self.encode(method, path, body)
         async with self._slots:
             while self._idle and not self._idle[-1].reusable:  # closed by the server while idle
@@ -137,7 +153,7 @@ class Pool:
             reused = bool(self._idle)
             connection = self._idle.pop() if reused else await self._connect()
             try:
-                answer = await connection.exchange(wire, self.timeout_s)
+                answer = await connection.exchange(wire, self.timeout_s, listener)
             except ConnectionResetError:
                 connection.close()
                 if not reused or connection.answered:
@@ -146,7 +162,7 @@ class Pool:
                 # answered nothing: the request goes once more on a fresh connection.
                 connection = await self._connect()
                 try:
-                    answer = await connection.exchange(wire, self.timeout_s)
+                    answer = await connection.exchange(wire, self.timeout_s, listener)
                 except BaseException:
                     connection.close()
                     raise

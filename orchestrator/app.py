@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from observatory.orchestrator import (
     routes_documents,
     routes_inference,
+    routes_openai,
     routes_probes,
     routes_reasoning,
     routes_tasks,
@@ -45,7 +46,7 @@ def create_app(orchestrator: Orchestrator, runner: Runner | None = None) -> Fast
 
     app = FastAPI(title="Themis orchestrator", version=package_version(), lifespan=lifespan)
     app.state.orchestrator = orchestrator
-    for module in (routes_inference, routes_documents, routes_reasoning, routes_tasks, routes_probes):
+    for module in (routes_inference, routes_openai, routes_documents, routes_reasoning, routes_tasks, routes_probes):
         app.include_router(module.router)
     install_error_handlers(app)
     app.add_middleware(UploadLimit, path=routes_documents.UPLOAD_PATH, max_bytes=orchestrator.settings.max_upload_bytes)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from observatory.orchestrator.metrics import OrchestratorMetrics
+from observatory.orchestrator.openai_models import ServedModels
 from observatory.orchestrator.settings import OrchestratorSettings
 from observatory.orchestrator.shards import Answer, NoShardAnsweredError, ShardPool, ShardRef
 from observatory.runtime.errors import ShardError, input_error
@@ -73,6 +74,7 @@ class Orchestrator:
         self.store = store
         self.pool = pool or ShardPool(settings)
         self.metrics = OrchestratorMetrics()
+        self.served_models = ServedModels(self.pool)
 
     async def close(self) -> None:
         """Close the connections to the shards."""

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from observatory.orchestrator.settings import OrchestratorSettings
-from observatory.runtime.errors import ShardError, input_error
+from observatory.runtime.errors import INSUFFICIENT_STORAGE, ShardError, input_error
 from observatory.runtime.settings import KEEP_ALIVE_SECONDS
 
 
@@ -66,11 +66,15 @@ class NoShardAnsweredError(Exception):
 
 @dataclass(frozen=True)
 class Answer:
-    """A shard's 2xx answer and who gave it."""
+    """A shard's 2xx answer and who gave it; a streamed answer's body is still to be read from ``response``."""
 
     shard: ShardRef
     body: Any
     response: httpx.Response
+
+
+# Gives the JSON body to send to one shard (the OpenAI-compatible API names each shard's own model).
+BodyFor = Callable[[ShardRef], Awaitable[dict]]
 
 
 class ShardPool:
@@ -133,33 +137,45 @@ class ShardPool:
         return failover_order(self.own_shards(domain), list(self.shards.values()), self.down())
 
     async def call(
-        self, shard: ShardRef, method: str, path: str, timeout: float | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        """One request to ``shard``; a transport failure or timeout marks it down and is raised."""
+        self, shard: ShardRef, method: str, path: str, timeout: float | None = None, stream: bool = False,
+        **kwargs: Any,
+    ) -> httpx.Response:  # fmt: skip
+        """One request to ``shard``; a transport failure or timeout marks it down and is raised.
+
+        With ``stream`` the answer's body is left unread, for the caller to read and close.
+        """
         try:
-            response = await self.client.request(method, shard.url + path, timeout=timeout or httpx.USE_CLIENT_DEFAULT,
-                                                 **kwargs)  # fmt: skip
+            request = self.client.build_request(method, shard.url + path,
+                                                timeout=timeout or httpx.USE_CLIENT_DEFAULT, **kwargs)  # fmt: skip
+            response = await self.client.send(request, stream=stream)
         except httpx.HTTPError:
             self._failed_at[shard.name] = time.monotonic()
             raise
-        if response.status_code >= 500:
+        # A 507 (no room under the shard's VRAM budget) comes from a shard that works: it is not down.
+        if response.status_code >= 500 and response.status_code != INSUFFICIENT_STORAGE:
             self._failed_at[shard.name] = time.monotonic()
         elif response.status_code < 400:
             self._failed_at.pop(shard.name, None)
         return response
 
     async def first_answer(
-        self, candidates: Sequence[ShardRef], method: str, path: str, timeout: float | None = None, **kwargs: Any
-    ) -> Answer:
+        self, candidates: Sequence[ShardRef], method: str, path: str, timeout: float | None = None,
+        stream: bool = False, body_for: BodyFor | None = None, **kwargs: Any,
+    ) -> Answer:  # fmt: skip
         """The first 2xx answer among ``candidates``, asked in order.
 
         A 4xx other than 429 is the client's fault and is answered as is (it would fail anywhere);
-        :class:`NoShardAnsweredError` when every candidate failed.
+        :class:`NoShardAnsweredError` when every candidate failed, unless one refused for want of room
+        under its VRAM budget (507): then that refusal is answered, as nowhere had room. ``body_for``
+        gives each shard its own JSON body; with ``stream`` the answer that is returned is still to be
+        read, and closed, by the caller.
         """
         failures: dict[str, str] = {}
+        no_room: tuple[ShardRef, httpx.Response] | None = None
         for shard in candidates:
             try:
-                response = await self.call(shard, method, path, timeout, **kwargs)
+                sent = kwargs | ({"json": await body_for(shard)} if body_for is not None else {})
+                response = await self.call(shard, method, path, timeout, stream, **sent)
             except httpx.TimeoutException:
                 failures[shard.name] = "timed out"
                 continue
@@ -167,20 +183,34 @@ class ShardPool:
                 failures[shard.name] = f"unreachable ({type(error).__name__})"
                 continue
             if response.status_code < 400:
+                if stream:
+                    return Answer(shard, None, response)
                 return Answer(shard, response.json() if response.content else None, response)
+            if stream:
+                await response.aread()
+                await response.aclose()
             if response.status_code == 429 or response.status_code >= 500:
                 failures[shard.name] = f"answered {response.status_code}"
+                if response.status_code == INSUFFICIENT_STORAGE:
+                    no_room = no_room or (shard, response)
                 continue
             raise relayed_error(shard, response)
+        if no_room is not None:
+            raise relayed_error(*no_room)
         raise NoShardAnsweredError(failures)
 
 
 def relayed_error(shard: ShardRef, response: httpx.Response) -> ShardError:
-    """A shard's 4xx refusal as the orchestrator's own answer, naming the field the shard named."""
+    """A shard's 4xx refusal as the orchestrator's own answer, naming the field the shard named (from the
+    native API's body, or from OpenAI's envelope with its code)."""
     try:
         body = response.json()
     except ValueError:
         body = {}
-    message = body.get("error") if isinstance(body, dict) else None
-    field = body.get("field") if isinstance(body, dict) else None
-    return ShardError(response.status_code, f"shard {shard.name}: {message or response.reason_phrase}", field)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):  # {"error": {"message", "type", "param", "code"}}
+        message, field, code = error.get("message"), error.get("param"), error.get("code")
+    else:
+        message, field, code = error, body.get("field") if isinstance(body, dict) else None, None
+    status = response.status_code
+    return ShardError(status, f"shard {shard.name}: {message or response.reason_phrase}", field, code)

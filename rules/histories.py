@@ -6,6 +6,7 @@ Each builder is given the value the rule's expression should take and picks inpu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from prometheus_client.utils import floatToGoString
@@ -55,6 +56,14 @@ def signal(name: str, extra: Labels = ()) -> Signal:
 def le_value(bound: float) -> str:
     """A bucket bound as prometheus_client exposes it in the ``le`` label (``2.0``, ``+Inf``)."""
     return floatToGoString(bound)
+
+
+def le_matcher(bound: float) -> str:
+    """Matches a bucket bound however a client writes it (``2`` and ``2.0``)."""
+    spellings = sorted({number(bound), le_value(bound)})
+    if len(spellings) == 1:
+        return f'le="{spellings[0]}"'
+    return "le=~" + '"' + "|".join(re.escape(s).replace("\\", "\\\\") for s in spellings) + '"'
 
 
 def gauge(name: str, labels: Labels, value: float) -> Series:

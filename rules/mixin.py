@@ -11,6 +11,7 @@ from observatory.rules.alerts_inference import inference_group
 from observatory.rules.alerts_orchestrator import orchestrator_group
 from observatory.rules.alerts_resources import resources_group
 from observatory.rules.alerts_targets import targets_group
+from observatory.rules.goodput import goodput_group
 from observatory.rules.links import PanelLink, with_links
 from observatory.rules.model import Group, Rule, names_in
 from observatory.rules.promtool_tests import alert_test_file, recording_test_file, selected_by
@@ -33,6 +34,7 @@ def rule_groups(config: ObservatoryConfig, panel_link: PanelLink | None = None) 
     groups = [
         recording_group(),
         serving_recording_group(),
+        goodput_group(config),
         *slo_groups(config),
         inference_group(config),
         resources_group(config),

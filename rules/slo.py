@@ -11,7 +11,6 @@ uptime SLO counts the share of failed scrapes of the shard targets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -33,6 +32,7 @@ from observatory.rules.histories import (
     SHARDS,
     held,
     histogram_share_below,
+    le_matcher,
     le_value,
     level,
     signal,
@@ -115,14 +115,6 @@ def availability_slo(config: ObservatoryConfig) -> SLO:
     )
 
 
-def _le_matcher(bound: float) -> str:
-    """Matches a bucket bound however a client writes it (``2`` and ``2.0``)."""
-    spellings = sorted({number(bound), le_value(bound)})
-    if len(spellings) == 1:
-        return f'le="{spellings[0]}"'
-    return "le=~" + '"' + "|".join(re.escape(s).replace("\\", "\\\\") for s in spellings) + '"'
-
-
 def _short_bounds(series: tuple[Series, ...], bound: float) -> tuple[Series, ...]:
     """The histogram written by a client that prints whole bounds without a decimal point."""
     long, short = f'"{le_value(bound)}"', f'"{number(bound)}"'
@@ -140,7 +132,7 @@ def latency_slo(config: ObservatoryConfig) -> SLO:
         raise ValueError(
             f"slo.latency_threshold_seconds: {number(threshold)} is not a bucket bound of {_LATENCY.name} ({bounds})"
         )
-    fast = f"{_LATENCY.name}_bucket{{{_le_matcher(threshold)}}}"
+    fast = f"{_LATENCY.name}_bucket{{{le_matcher(threshold)}}}"
 
     def error_ratio(window: str) -> str:
         function = "increase" if window == config.slo.period else "rate"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import time
 from collections import deque
@@ -19,9 +18,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observatory.catalogue.shard import ENDPOINT
 from observatory.metric import OTHER
-from observatory.runtime.errors import error_body
+from observatory.runtime.errors import error_response
+from observatory.runtime.openai_errors import OPENAI_PREFIX
 
 API_PREFIX = "/api/v1/"
+# OpenAI-compatible paths and the operation each is counted as; the model listing is no work and, like
+# the probes, is answered at once.
+OPENAI_ENDPOINTS = {"chat/completions": "inference", "completions": "inference", "embeddings": OTHER}
 # Weight of the newest request in the running mean of slot hold times that predicts a wait.
 HOLD_SMOOTHING = 0.2
 
@@ -142,8 +145,19 @@ class ClientLeftError(Exception):
     """The client hung up while its request waited in line."""
 
 
+def is_api(scope: Scope) -> bool:
+    """Whether ``scope`` is a request to the shard's work: the native API, or the OpenAI-compatible one."""
+    if scope["type"] != "http":
+        return False
+    path = scope["path"]
+    return path.startswith(API_PREFIX) or path.removeprefix(OPENAI_PREFIX) in OPENAI_ENDPOINTS
+
+
 def endpoint_of(path: str) -> str:
-    """The ``endpoint`` label value for an API path: its first segment after the prefix, if the catalogue lists it."""
+    """The ``endpoint`` label value for an API path: its first segment after the prefix, if the catalogue lists
+    it, or the operation an OpenAI-compatible path stands for."""
+    if not path.startswith(API_PREFIX):
+        return OPENAI_ENDPOINTS.get(path.removeprefix(OPENAI_PREFIX), OTHER)
     segment = path.removeprefix(API_PREFIX).split("/", 1)[0]
     return segment if segment in ENDPOINT.values else OTHER
 
@@ -169,7 +183,7 @@ class Admission:
         self._queue = queue
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if not is_api(scope):
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})[ARRIVED] = time.perf_counter()
@@ -178,7 +192,7 @@ class Admission:
             try:
                 await self._wait_in_line(receive, buffered)
             except RefusedError as refusal:
-                await _refuse(send, refusal)
+                await _refuse(send, refusal, scope["path"])
                 return
             except ClientLeftError:
                 return
@@ -222,12 +236,8 @@ def _replaying(buffered: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-async def _refuse(send: Send, refusal: RefusedError) -> None:
-    body = json.dumps(error_body(refusal.message)).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(math.ceil(refusal.retry_after_s)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _refuse(send: Send, refusal: RefusedError, path: str) -> None:
+    answer = error_response(path, refusal.status, refusal.message, headers={
+        "retry-after": str(math.ceil(refusal.retry_after_s))})  # fmt: skip
+    await send({"type": "http.response.start", "status": answer.status_code, "headers": answer.raw_headers})
+    await send({"type": "http.response.body", "body": answer.body})

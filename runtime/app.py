@@ -13,6 +13,7 @@ from observatory.runtime import (
     routes_faults,
     routes_inference,
     routes_lora,
+    routes_openai,
     routes_probes,
     routes_search,
     routes_transfer,
@@ -39,6 +40,7 @@ def create_app(shard: Shard) -> FastAPI:
     app.state.shard = shard
     for module in (
         routes_inference,
+        routes_openai,
         routes_search,
         routes_lora,
         routes_probes,

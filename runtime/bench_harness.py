@@ -91,9 +91,13 @@ def shard_process(cache_dir: Path, *flags: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def llama_cpp_server(model: Path, n_ctx: int, seed: int) -> Iterator[str]:
-    """``python -m llama_cpp.server`` (llama-cpp-python's ``server`` extra) serving ``model``."""
+    """``python -m llama_cpp.server`` (llama-cpp-python's ``server`` extra) serving ``model``.
+
+    Concurrent requests wait their turn: by default a new request interrupts the one streaming.
+    """
     port = free_port()
     argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-            "--port", str(port), "--n_ctx", str(n_ctx), "--seed", str(seed), "--verbose", "false"]  # fmt: skip
+            "--port", str(port), "--n_ctx", str(n_ctx), "--seed", str(seed), "--verbose", "false",
+            "--interrupt_requests", "false"]  # fmt: skip
     with _serving(argv, "/v1/models", port, "llama_cpp.server") as base:
         yield base

@@ -18,7 +18,9 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 
+from observatory.runtime.chat import ChatTemplate
 from observatory.runtime.errors import input_error, unavailable
+from observatory.runtime.stops import StopMatcher
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,24 @@ class AppliedAdapter:
     name: str
     handle: object
     scale: float
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How one request samples beyond its temperature (the defaults are llama-cpp-python's own).
+
+    ``seed`` None draws from the engine's seed, so a prompt gets the same answer every time;
+    ``stop`` ends the text before the first stop string; ``ignore_eos`` generates on past an end of
+    sequence, and ``min_tokens`` does so until that many tokens were generated (as vLLM's extensions).
+    """
+
+    top_p: float = 0.95
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    ignore_eos: bool = False
+    min_tokens: int = 0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,7 @@ class LlamaEngine:
         self._embed_lock = threading.Lock()
         self._active: tuple[tuple[str, float], ...] = ()
         self.facts: ModelFacts | None = None
+        self.chat: ChatTemplate | None = None
 
     @property
     def loaded(self) -> bool:
@@ -120,6 +141,7 @@ class LlamaEngine:
         seconds = time.perf_counter() - started
         model = llm._model.model
         self._llm, self._embedder = llm, embedder
+        self.chat = ChatTemplate.of_model(llm)
         self.facts = ModelFacts(
             load_seconds=seconds,
             size_bytes=int(llama_cpp.llama_model_size(model)),
@@ -141,24 +163,30 @@ class LlamaEngine:
     def complete(
         self,
         prompt: str,
-        max_tokens: int,
+        max_tokens: int | None,
         temperature: float,
         adapters: Sequence[AppliedAdapter] = (),
         on_text: Callable[[str], None] | None = None,
         cancelled: threading.Event | None = None,
+        sampling: Sampling = Sampling(),
+        templated: bool = False,
     ) -> Completion:
-        """Generate up to ``max_tokens`` tokens for ``prompt`` with ``adapters`` applied.
+        """Generate up to ``max_tokens`` tokens (None: as many as the context has room for) for ``prompt``
+        with ``adapters`` applied.
 
         Each new piece of text goes to ``on_text`` as soon as its token is sampled (the text of a
         character split over several tokens when it is whole); setting ``cancelled`` stops the
         generation after the current token. The answer's text is the pieces joined, so a streamed
-        answer and a whole one are the same text.
+        answer and a whole one are the same text. A ``templated`` prompt (a rendered chat template)
+        carries its own special tokens: they are parsed, and no beginning of sequence is added.
         """
         llm = self._require(self._llm)
         with self._lock:
             started = time.perf_counter()
-            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True)
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=not templated, special=templated)
             tokenize_seconds = time.perf_counter() - started
+            if max_tokens is None:
+                max_tokens = max(self.n_ctx - len(tokens), 1)
             if len(tokens) + max_tokens > self.n_ctx:
                 field = "prompt" if len(tokens) >= self.n_ctx else "max_tokens"
                 raise input_error(
@@ -166,7 +194,7 @@ class LlamaEngine:
                 )
             switch_seconds = self._switch_adapters(llm, adapters)
             before = llama_cpp.llama_perf_context(llm._ctx.ctx)
-            generation = self._generate(llm, tokens, max_tokens, temperature, on_text, cancelled)
+            generation = self._generate(llm, tokens, max_tokens, temperature, sampling, on_text, cancelled)
             after = llama_cpp.llama_perf_context(llm._ctx.ctx)
             return Completion(
                 text=generation.text,
@@ -190,42 +218,55 @@ class LlamaEngine:
         prompt_tokens: list[int],
         max_tokens: int,
         temperature: float,
+        sampling: Sampling,
         on_text: Callable[[str], None] | None,
         cancelled: threading.Event | None,
     ) -> _Generation:
-        # llama-cpp-python's create_completion samples with these defaults too, but chains its seed from
-        # one call to the next; seeding afresh per request gives a prompt the same answer at the same
-        # temperature every time, streamed or whole.
+        # llama-cpp-python's create_completion chains its seed from one call to the next; seeding afresh
+        # per request gives a prompt the same answer at the same temperature every time, streamed or whole.
         if cancelled is not None and cancelled.is_set():  # the client left while waiting for its turn
             return _Generation("", 0, "cancelled", None, None)
-        llm.set_seed(random.Random(self.seed).randint(0, 2**32))
+        llm.set_seed(random.Random(self.seed if sampling.seed is None else sampling.seed).randint(0, 2**32))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
+        stops = StopMatcher(sampling.stop)
         pieces: list[str] = []
         generated: list[int] = []
         first_at = last_at = None
         finish_reason = "length"
-        for token in llm.generate(prompt_tokens, temp=temperature):
-            if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+
+        def emit(text: str) -> None:
+            if text:
+                pieces.append(text)
+                if on_text is not None:
+                    on_text(text)
+
+        tokens = llm.generate(prompt_tokens, temp=temperature, top_p=sampling.top_p,
+                              presence_penalty=sampling.presence_penalty,
+                              frequency_penalty=sampling.frequency_penalty)  # fmt: skip
+        for token in tokens:
+            # Below min_tokens (or with ignore_eos) an end of sequence is generated past, as in vLLM.
+            ends = llama_cpp.llama_vocab_is_eog(llm._model.vocab, token)
+            if ends and not sampling.ignore_eos and len(generated) >= sampling.min_tokens:
                 finish_reason = "stop"
                 break
             last_at = time.perf_counter()
             first_at = first_at or last_at
             piece = decoder.decode(llm.detokenize([token], prev_tokens=prompt_tokens + generated))
             generated.append(token)
-            if piece:
-                pieces.append(piece)
-                if on_text is not None:
-                    on_text(piece)
+            if len(generated) > sampling.min_tokens or not sampling.stop:
+                emit(stops.feed(piece))
+            else:  # a stop string counts only once min_tokens were generated
+                emit(piece)
+            if stops.stopped:
+                finish_reason = "stop"
+                break
             if len(generated) >= max_tokens:
                 break
             if cancelled is not None and cancelled.is_set():
                 finish_reason = "cancelled"
                 break
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            pieces.append(tail)
-            if on_text is not None:
-                on_text(tail)
+        if not stops.stopped:
+            emit(stops.feed(decoder.decode(b"", final=True)) + stops.flush())
         return _Generation("".join(pieces), len(generated), finish_reason, first_at, last_at)
 
     def embed(self, texts: Sequence[str], fields: Sequence[str]) -> np.ndarray:
@@ -248,6 +289,12 @@ class LlamaEngine:
                         ) from None
                 raise
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        """How many tokens ``texts`` take together as embedding inputs (the usage of an embedding request)."""
+        embedder = self._require(self._embedder)
+        with self._embed_lock:
+            return sum(len(embedder.tokenize(text.encode("utf-8"))) for text in texts)
 
     def init_adapter(self, path: Path) -> object | None:
         """Load a LoRA adapter GGUF for this model; ``None`` when llama.cpp refuses the file."""

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from observatory.runtime.openai_errors import envelope, is_openai, openai_status
 from observatory.runtime.vram import VRAMLimitError
 
 log = logging.getLogger(__name__)
@@ -18,13 +19,15 @@ INSUFFICIENT_STORAGE = 507
 
 
 class ShardError(Exception):
-    """A request the shard refuses: ``status`` is the HTTP status, ``field`` the input at fault."""
+    """A request the shard refuses: ``status`` is the HTTP status, ``field`` the input at fault, ``code``
+    the OpenAI-compatible API's error code when it has one (``model_not_found``)."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
+        self.code = code
 
 
 def input_error(field: str, message: str) -> ShardError:
@@ -57,6 +60,17 @@ def vram_body(error: VRAMLimitError) -> dict:
     return error_body(str(error), error.field) | {"limit_bytes": error.limit, "reserved_bytes": error.reserved}
 
 
+def error_response(
+    path: str, status: int, message: str, field: str | None = None, code: str | None = None,
+    extra: dict | None = None, headers: dict[str, str] | None = None,
+) -> JSONResponse:  # fmt: skip
+    """An error answer for a request to ``path``: in OpenAI's envelope on the OpenAI-compatible API, else
+    ``{"error": ..., "field": ...}`` with ``extra`` beside them."""
+    if is_openai(path):
+        return JSONResponse(envelope(openai_status(status), message, field, code), openai_status(status), headers)
+    return JSONResponse(error_body(message, field) | (extra or {}), status_code=status, headers=headers)
+
+
 def _field_of(location: tuple) -> str:
     # FastAPI prefixes the part of the request ("body", "query", "path"); keep it out of the name.
     parts = [str(part) for part in location[1:]] if len(location) > 1 else [str(part) for part in location]
@@ -68,25 +82,26 @@ def install_error_handlers(app: FastAPI) -> None:
     an unexpected failure is a 500 that says what failed in words and logs the details."""
 
     @app.exception_handler(ShardError)
-    async def _shard_error(_: Request, error: ShardError) -> JSONResponse:
-        return JSONResponse(error_body(error.message, error.field), status_code=error.status)
+    async def _shard_error(request: Request, error: ShardError) -> JSONResponse:
+        return error_response(request.url.path, error.status, error.message, error.field, error.code)
 
     @app.exception_handler(VRAMLimitError)
-    async def _vram(_: Request, error: VRAMLimitError) -> JSONResponse:
-        return JSONResponse(vram_body(error), status_code=INSUFFICIENT_STORAGE)
+    async def _vram(request: Request, error: VRAMLimitError) -> JSONResponse:
+        extra = {"limit_bytes": error.limit, "reserved_bytes": error.reserved}
+        return error_response(request.url.path, INSUFFICIENT_STORAGE, str(error), error.field, extra=extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0]
         field = "body" if first.get("type") == "json_invalid" else _field_of(tuple(first.get("loc", ())))
-        return JSONResponse(error_body(f"{field}: {first.get('msg', 'invalid')}", field), status_code=422)
+        return error_response(request.url.path, 422, f"{field}: {first.get('msg', 'invalid')}", field)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         # The exception's text may hold paths and internals: it goes to the log, the client gets words.
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-        return JSONResponse(error_body("the shard failed to handle the request; see the shard's log"), status_code=500)
+        return error_response(request.url.path, 500, "the shard failed to handle the request; see the shard's log")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(error_body(str(error.detail)), status_code=error.status_code, headers=error.headers)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return error_response(request.url.path, error.status_code, str(error.detail), headers=error.headers)

@@ -14,22 +14,34 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from functools import partial
 
 from observatory.runtime.adapters import AdapterCache
 from observatory.runtime.engine import Completion, LlamaEngine
 from observatory.runtime.errors import INSUFFICIENT_STORAGE, ShardError, error_body, vram_body
+from observatory.runtime.generation import GenerationRequest
 from observatory.runtime.metrics import ShardMetrics
 from observatory.runtime.outcomes import outcome_of
-from observatory.runtime.schemas import InferenceRequest, InferenceResponse, StageTimings
+from observatory.runtime.schemas import InferenceResponse, StageTimings
 from observatory.runtime.vram import VRAMLimitError
 
 log = logging.getLogger(__name__)
 
 # The text/event-stream answer to a request with "stream": true.
 EVENT_STREAM = "text/event-stream"
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """How a stream of generated text ended: the answer and its finish reason, or the refusal that stopped it
+    (a :class:`ShardError` or a :class:`VRAMLimitError`)."""
+
+    response: InferenceResponse | None = None
+    finish_reason: str | None = None
+    error: ShardError | VRAMLimitError | None = None
 
 
 class InferenceRunner:
@@ -56,17 +68,21 @@ class InferenceRunner:
 
     async def run(
         self,
-        request: InferenceRequest,
+        request: GenerationRequest,
         arrived: float,
         on_text: Callable[[str], None] | None = None,
         cancelled: threading.Event | None = None,
+        sent_first: list[float] | None = None,
     ) -> tuple[InferenceResponse, str]:
-        """One completion and why it finished; a failure of the engine is a 500 that names no internals."""
-        wanted = [(adapter.name, adapter.scale) for adapter in request.adapters]
+        """One completion and why it finished; a failure of the engine is a 500 that names no internals.
+
+        ``sent_first`` holds, for a streamed answer, when the event loop had its first token to send: the
+        time to first token its client lives through (see :meth:`pieces`).
+        """
         async with self._turn:
             started = time.perf_counter()
             try:
-                work = partial(self._complete, request, wanted, on_text, cancelled)
+                work = partial(self._complete, request, on_text, cancelled)
                 completion, hits = await asyncio.get_running_loop().run_in_executor(self._executor, work)
             except ShardError as error:
                 if error.status >= 500:
@@ -86,7 +102,8 @@ class InferenceRunner:
             "prompt_eval": completion.prompt_eval_seconds,
             "generation": completion.generation_seconds,
         }
-        self._record(completion, hits, stages, seconds, started - arrived, arrived)
+        first_at = sent_first[0] if sent_first else completion.first_token_at
+        self._record(completion, hits, stages, seconds, started - arrived, arrived, first_at)
         response = InferenceResponse(
             text=completion.text,
             model=self._model_name,
@@ -99,27 +116,44 @@ class InferenceRunner:
         )
         return response, completion.finish_reason
 
+    async def run_until_gone(
+        self, request: GenerationRequest, arrived: float, gone: Callable[[], Awaitable[None]]
+    ) -> tuple[InferenceResponse, str]:
+        """:meth:`run`, stopped after the token in progress once ``gone()`` returns (the client hung up):
+        the finish reason is then ``cancelled``."""
+        cancelled = threading.Event()
+        running = asyncio.ensure_future(self.run(request, arrived, None, cancelled))
+        watching = asyncio.ensure_future(gone())
+        try:
+            await asyncio.wait((running, watching), return_when=asyncio.FIRST_COMPLETED)
+            if not running.done():
+                cancelled.set()
+            return await running
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+
     def _complete(
-        self,
-        request: InferenceRequest,
-        wanted: list[tuple[str, float | None]],
-        on_text: Callable[[str], None] | None,
-        cancelled: threading.Event | None,
+        self, request: GenerationRequest, on_text: Callable[[str], None] | None, cancelled: threading.Event | None
     ) -> tuple[Completion, int]:
-        with self._adapters.using(wanted) as resolution:
+        with self._adapters.using(request.adapters) as resolution:
             completion = self._engine.complete(
-                request.prompt, request.max_tokens, request.temperature, resolution.applied, on_text, cancelled
-            )
+                request.prompt, request.max_tokens, request.temperature, resolution.applied, on_text, cancelled,
+                request.sampling, request.templated,
+            )  # fmt: skip
         return completion, resolution.cache_hits
 
     def _record(
         self, completion: Completion, hits: int, stages: dict[str, float], seconds: float, queued_s: float,
-        arrived: float,
+        arrived: float, first_at: float | None,
     ) -> None:  # fmt: skip
-        first_token_s = completion.first_token_at - arrived if completion.first_token_at is not None else None
+        first_token_s = first_at - arrived if first_at is not None else None
         # A generation its client abandoned is no success: it stays out of the request count and the
         # latencies the SLOs read, and is counted by its finish reason alone.
-        if completion.finish_reason != "cancelled":
+        if completion.finish_reason == "cancelled":
+            log.info("inference cancelled by its client after %d tokens", completion.completion_tokens)
+        else:
             self._metrics.inference(
                 seconds,
                 completion.prompt_tokens,
@@ -134,39 +168,64 @@ class InferenceRunner:
             self._metrics.adapters_used(completion.adapters, hits, completion.switch_seconds)
             self._on_adapters_changed()
 
-    async def stream(self, request: InferenceRequest, arrived: float) -> AsyncIterator[str]:
-        """Server-sent events: a ``token`` event per piece of text as it is generated, then ``done`` with the
-        whole answer (as the non-streaming response, plus ``finish_reason``) or ``error``.
+    async def pieces(self, request: GenerationRequest, arrived: float) -> AsyncIterator[str | StreamEnd]:
+        """The text of one completion piece by piece as it is generated, then one :class:`StreamEnd`.
 
-        A client that hangs up stops the generation after the token in progress.
+        Both APIs' streams are made of these; a client that hangs up (the iterator is closed) stops the
+        generation after the token in progress.
         """
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[str | None] = asyncio.Queue()
         cancelled = threading.Event()
+        sent_first: list[float] = []
+
+        def deliver(piece: str) -> None:
+            # The generating thread can hold the GIL for a whole short answer, so a token is sampled well
+            # before the loop can send it: the client's first token is when the loop has it.
+            if not sent_first:
+                sent_first.append(time.perf_counter())
+            pieces.put_nowait(piece)
 
         def on_text(piece: str) -> None:
-            loop.call_soon_threadsafe(pieces.put_nowait, piece)
+            loop.call_soon_threadsafe(deliver, piece)
 
-        running = asyncio.ensure_future(self.run(request, arrived, on_text, cancelled))
+        running = asyncio.ensure_future(self.run(request, arrived, on_text, cancelled, sent_first))
         running.add_done_callback(lambda _: pieces.put_nowait(None))
         try:
             while (piece := await pieces.get()) is not None:
-                yield _event("token", {"text": piece})
+                yield piece
             try:
                 response, finish_reason = await running
             except ShardError as error:
                 self._stream_failed(error.status)
-                yield _event("error", error_body(error.message, error.field))
+                yield StreamEnd(error=error)
             except VRAMLimitError as error:
                 self._stream_failed(INSUFFICIENT_STORAGE)
-                yield _event("error", vram_body(error))
+                yield StreamEnd(error=error)
             else:
-                yield _event("done", response.model_dump() | {"finish_reason": finish_reason})
+                yield StreamEnd(response, finish_reason)
         finally:
             if not running.done():
                 # The client left: the generation stops at its next token and records itself as cancelled.
                 cancelled.set()
                 running.add_done_callback(_retrieve)
+
+    async def stream(self, request: GenerationRequest, arrived: float) -> AsyncIterator[str]:
+        """The native API's server-sent events: a ``token`` event per piece of text as it is generated,
+        then ``done`` with the whole answer (as the non-streaming response, plus ``finish_reason``) or
+        ``error``."""
+        # Closing this stream (the client left) closes the pieces at once, which stops the generation.
+        async with contextlib.aclosing(self.pieces(request, arrived)) as pieces:
+            async for item in pieces:
+                if isinstance(item, str):
+                    yield _event("token", {"text": item})
+                elif isinstance(item.error, VRAMLimitError):
+                    yield _event("error", vram_body(item.error))
+                elif isinstance(item.error, ShardError):
+                    yield _event("error", error_body(item.error.message, item.error.field))
+                else:
+                    assert item.response is not None
+                    yield _event("done", item.response.model_dump() | {"finish_reason": item.finish_reason})
 
     def _stream_failed(self, status: int) -> None:
         # The answer began with 200 before the generation failed, so the outcome middleware leaves it to the

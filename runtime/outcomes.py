@@ -2,7 +2,9 @@
 
 Validation errors (422), backpressure (429) and failures anywhere in the app (5xx) are all
 answered outside the shard's own methods; classifying the status here counts each of them once.
-A request that ends without any answer and without an error is one whose client hung up in line.
+A request that ends without any answer and without an error is one whose client hung up in line;
+one answered :data:`~observatory.runtime.disconnect.CLIENT_CLOSED` lost its client while it generated,
+and its generation counted itself cancelled.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from observatory.runtime.admission import API_PREFIX, endpoint_of
+from observatory.runtime.admission import endpoint_of, is_api
+from observatory.runtime.disconnect import CLIENT_CLOSED
 
 # What an app that raised before answering becomes: ServerErrorMiddleware answers it with 500.
 UNANSWERED = 500
@@ -44,7 +47,7 @@ class Outcomes:
         self._on_client_left = on_client_left
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if not is_api(scope):
             await self.app(scope, receive, send)
             return
         status: int | None = None
@@ -64,5 +67,5 @@ class Outcomes:
         finally:
             if status is None:
                 self._on_client_left(endpoint)
-            elif outcome_of(status) != "success":
+            elif status != CLIENT_CLOSED and outcome_of(status) != "success":
                 self._on_failure(endpoint, outcome_of(status))

@@ -7,6 +7,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from observatory.runtime.admission import arrival_of
 from observatory.runtime.deps import ShardDep
+from observatory.runtime.disconnect import client_closed, hang_up_of
 from observatory.runtime.inference import EVENT_STREAM
 from observatory.runtime.json_body import JsonBodyRoute
 from observatory.runtime.schemas import InferenceRequest, InferenceResponse
@@ -25,8 +26,12 @@ STREAM_DOC = (
     responses={200: {"content": {EVENT_STREAM: {"schema": {"type": "string"}}}, "description": STREAM_DOC}},
 )
 async def inference(body: InferenceRequest, shard: ShardDep, request: Request) -> Response | InferenceResponse:
-    """Generate text for a prompt; the response carries token counts, llama.cpp's stage timings and adapters."""
+    """Generate text for a prompt; the response carries token counts, llama.cpp's stage timings and adapters.
+
+    A client that hangs up stops its generation, streamed or not.
+    """
     await shard.faults.before_request()
     if body.stream:
-        return StreamingResponse(shard.stream(body, arrival_of(request.scope)), media_type=EVENT_STREAM)
-    return await shard.infer(body, arrival_of(request.scope))
+        return StreamingResponse(shard.stream(body.generation(), arrival_of(request.scope)), media_type=EVENT_STREAM)
+    response, finish_reason = await shard.infer(body.generation(), arrival_of(request.scope), hang_up_of(request))
+    return client_closed() if finish_reason == "cancelled" else response

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from observatory.runtime.generation import GenerationRequest
+
 ADAPTER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_PROMPT_CHARS = 65536
 MAX_TOKENS = 4096
@@ -45,6 +47,11 @@ class InferenceRequest(_Body):
         if len(set(names)) != len(names):
             raise ValueError("each adapter may be named once")
         return adapters
+
+    def generation(self) -> GenerationRequest:
+        """What the runner generates for this request."""
+        adapters = tuple((adapter.name, adapter.scale) for adapter in self.adapters)
+        return GenerationRequest(self.prompt, self.max_tokens, self.temperature, adapters)
 
 
 class StageTimings(_Body):

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -25,8 +25,9 @@ from observatory.runtime.batcher import SearchBatcher
 from observatory.runtime.engine import LlamaEngine, ModelFacts
 from observatory.runtime.errors import ShardError, input_error, not_found, unavailable
 from observatory.runtime.faults import FaultInjector
+from observatory.runtime.generation import GenerationRequest
 from observatory.runtime.health import HEALTH_SCORES, ShardState, overall_status
-from observatory.runtime.inference import InferenceRunner
+from observatory.runtime.inference import InferenceRunner, StreamEnd
 from observatory.runtime.metrics import ShardMetrics
 from observatory.runtime.placement import choose_placement, llama_gpu_layers
 from observatory.runtime.recall import RecallMonitor
@@ -34,7 +35,6 @@ from observatory.runtime.schemas import (
     Document,
     DocumentsRequest,
     Hit,
-    InferenceRequest,
     InferenceResponse,
     Query,
     SearchRequest,
@@ -202,19 +202,34 @@ class Shard:
 
     # -- inference ----------------------------------------------------------------------------
 
-    async def infer(self, request: InferenceRequest, arrived: float | None = None) -> InferenceResponse:
-        """Run one completion (``arrived``: when the request reached the shard, before it queued)."""
+    async def infer(
+        self,
+        request: GenerationRequest,
+        arrived: float | None = None,
+        gone: Callable[[], Awaitable[None]] | None = None,
+    ) -> tuple[InferenceResponse, str]:
+        """Run one completion (``arrived``: when the request reached the shard, before it queued); the answer
+        and its finish reason. Once ``gone()`` returns (the client hung up) the generation stops: ``cancelled``.
+        """
         self._check_inference(request)
-        response, _ = await self.inference.run(request, arrived or time.perf_counter())
-        return response
+        arrived = arrived or time.perf_counter()
+        if gone is None:
+            return await self.inference.run(request, arrived)
+        return await self.inference.run_until_gone(request, arrived, gone)
 
-    def stream(self, request: InferenceRequest, arrived: float | None = None) -> AsyncIterator[str]:
-        """Server-sent events of one completion; the request is checked before the stream starts."""
+    def stream(self, request: GenerationRequest, arrived: float | None = None) -> AsyncIterator[str]:
+        """The native API's server-sent events of one completion; the request is checked before the stream
+        starts."""
         self._check_inference(request)
         return self.inference.stream(request, arrived or time.perf_counter())
 
-    def _check_inference(self, request: InferenceRequest) -> None:
-        self._require_started()
+    def pieces(self, request: GenerationRequest, arrived: float | None = None) -> AsyncIterator[str | StreamEnd]:
+        """One completion's text piece by piece, then how it ended; the request is checked first."""
+        self._check_inference(request)
+        return self.inference.pieces(request, arrived or time.perf_counter())
+
+    def _check_inference(self, request: GenerationRequest) -> None:
+        self.require_started()
         if len(request.prompt) > self.settings.max_prompt_chars:
             raise input_error("prompt", f"prompt: longer than {self.settings.max_prompt_chars} characters")
 
@@ -222,7 +237,7 @@ class Shard:
 
     async def load_adapter(self, name: str, scale: float) -> None:
         """Load an adapter into the cache under the VRAM budget."""
-        self._require_started()
+        self.require_started()
         try:
             await asyncio.get_running_loop().run_in_executor(self.llama_executor, self.adapters.load, name, scale)
         finally:
@@ -230,7 +245,7 @@ class Shard:
 
     async def unload_adapter(self, name: str) -> None:
         """Unload an adapter and release its VRAM."""
-        self._require_started()
+        self.require_started()
         await asyncio.get_running_loop().run_in_executor(self.llama_executor, self.adapters.unload, name)
         self._record_adapters()
 
@@ -331,15 +346,21 @@ class Shard:
         They run in the llama.cpp executor beside generation, on the engine's own embedding context,
         so a long generation neither blocks them nor competes with them for more threads.
         """
-        self._require_started()
+        self.require_started()
         embed = partial(self.engine.embed, texts, fields)
         return await asyncio.get_running_loop().run_in_executor(self.llama_executor, embed)
 
-    def _require_started(self) -> None:
+    async def count_tokens(self, texts: Sequence[str]) -> int:
+        """The tokens ``texts`` take as embedding inputs, counted in the llama.cpp executor."""
+        self.require_started()
+        return await asyncio.get_running_loop().run_in_executor(self.llama_executor, self.engine.count_tokens, texts)
+
+    def require_started(self) -> None:
+        """503 unless the model is loaded and serving."""
         if not self.started:
             raise unavailable(self.startup_error or "the model is still loading")
 
     def _require_index(self) -> VectorIndex:
-        self._require_started()
+        self.require_started()
         assert self.index is not None
         return self.index

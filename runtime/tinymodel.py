@@ -118,8 +118,9 @@ def _tensors(spec: TinyModelSpec, n_vocab: int, biased: list[int], eos: int) -> 
     return tensors
 
 
-def write_model(spec: TinyModelSpec, path: Path) -> Path:
-    """Write the model described by ``spec`` to ``path`` (atomically) and return the path."""
+def write_model(spec: TinyModelSpec, path: Path, chat_template: str | None = None) -> Path:
+    """Write the model described by ``spec`` to ``path`` (atomically) and return the path; ``chat_template``
+    (a Jinja chat template) is stored as the GGUF's ``tokenizer.chat_template``."""
     tokens, scores, types = vocabulary()
     biased = [i for i, t in enumerate(types) if t != TokenType.NORMAL]
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -144,6 +145,8 @@ def write_model(spec: TinyModelSpec, path: Path) -> Path:
     writer.add_eos_token_id(EOS)
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
+    if chat_template is not None:
+        writer.add_chat_template(chat_template)
     for name, tensor in _tensors(spec, len(tokens), biased, EOS).items():
         writer.add_tensor(name, tensor)
     _finish(writer)

@@ -17,8 +17,8 @@ BENCHMARK = Label("benchmark", "The quality benchmark a score comes from.", valu
 INDEX_OPERATION = Label("operation", "The index operation.", values=("add", "remove"))
 FINISH_REASON = Label(
     "finish_reason",
-    "Why generation stopped: length (max_tokens reached), stop (end of sequence), cancelled (the client left)"
-    " or error.",
+    "Why generation stopped: length (max_tokens reached), stop (end of sequence or a stop string), cancelled"
+    " (the client left) or error.",
     values=("length", "stop", "cancelled", "error"),
 )
 

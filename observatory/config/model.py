@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NewType
 
-from observatory.config.values import seconds
+from observatory.catalogue import CATALOGUE
+from observatory.config.values import number, seconds
 
 Duration = NewType("Duration", str)
 Ratio = NewType("Ratio", float)
@@ -147,6 +148,38 @@ class SLOTargets:
     latency_threshold_seconds: float = 2.0
     period: Duration = Duration("30d")
     tiers: tuple[BurnTier, ...] = WORKBOOK_TIERS
+
+
+@dataclass(frozen=True)
+class Goodput:
+    """Per-request serving objectives, as aiperf and guidellm count goodput, and the share that must meet them.
+
+    A shard attains an objective when at least ``attainment_objective`` of its requests over 5 minutes meet
+    it; the goodput alert fires when the share stays lower for ``attainment_for``. Prometheus counts only the
+    requests at or below a bucket bound, so each objective must be a bound of its histogram.
+    """
+
+    # Interactive chat: the first words within a second, then 20 tokens/s (the token generation floor).
+    time_to_first_token_seconds: float = 1.0
+    time_per_output_token_seconds: float = 0.05
+    attainment_objective: Ratio = Ratio(0.9)
+    attainment_for: Duration = Duration("10m")
+
+    def __post_init__(self) -> None:
+        for key, histogram in GOODPUT_HISTOGRAMS.items():
+            bounds = CATALOGUE[histogram].buckets
+            if getattr(self, key) not in bounds:
+                raise ValueError(
+                    f"{key}: {number(getattr(self, key))} is not a bucket bound of {histogram}"
+                    f" ({', '.join(number(bound) for bound in bounds)})"
+                )
+
+
+# Each goodput objective and the histogram whose bucket bound it must be.
+GOODPUT_HISTOGRAMS = {
+    "time_to_first_token_seconds": "themis_inference_time_to_first_token_seconds",
+    "time_per_output_token_seconds": "themis_inference_time_per_output_token_seconds",
+}
 
 
 @dataclass(frozen=True)
@@ -332,6 +365,7 @@ class ObservatoryConfig:
     for_durations: ForDurations = field(default_factory=ForDurations)
     windows: Windows = field(default_factory=Windows)
     slo: SLOTargets = field(default_factory=SLOTargets)
+    goodput: Goodput = field(default_factory=Goodput)
     jobs: Jobs = field(default_factory=Jobs)
     selectors: Selectors = field(default_factory=Selectors)
     ports: Ports = field(default_factory=Ports)

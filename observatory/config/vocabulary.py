@@ -27,6 +27,8 @@ VECTOR_SEARCH_QUANTILE = "shard_quantile:themis_vector_search_latency_seconds:hi
 TTFT_QUANTILE = "shard_quantile:themis_inference_time_to_first_token_seconds:histogram_quantile"
 QUEUE_TIME_QUANTILE = "shard_quantile:themis_inference_queue_time_seconds:histogram_quantile"
 QUEUE_USAGE = "shard:themis_request_queue_usage:ratio"
+# Share of requests meeting a goodput objective (label objective: time_to_first_token, time_per_output_token).
+GOODPUT_ATTAINMENT = "shard:themis_inference_requests_within_objective:ratio_rate5m"
 TOKENS_PER_SECOND = "shard:themis_generated_tokens_per_second:ratio_rate5m"
 KV_MISS_RATIO = "shard:themis_kv_cache_misses_per_lookup:ratio_rate5m"
 CPU_USAGE = "shard:themis_cpu_usage:ratio_rate5m"

@@ -8,6 +8,7 @@ from support.durable import OrchestratorReplica
 from support.runtime import ADMIN_TOKEN, model_cache, request_json, running_shard
 from support.schema import assert_no_server_error
 
+OPENAI_PATHS = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"}
 EXAMPLES_PER_OPERATION = 15
 
 
@@ -27,6 +28,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_no_operation_answers_a_server_error(base_url: str) -> None:
+    paths = request_json("GET", f"{base_url}/openapi.json")[1]["paths"]
+    assert set(paths) >= OPENAI_PATHS  # the fuzzing covers the OpenAI-compatible API too
     assert_no_server_error(base_url, EXAMPLES_PER_OPERATION, 10, timeout=120)
     status, health = request_json("GET", f"{base_url}/health")
     assert status == 200, health  # the fuzzing left the orchestrator serving

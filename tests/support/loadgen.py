@@ -12,6 +12,7 @@ from pathlib import Path
 from support.processes import RunningProcess, free_port, wait_for_http
 
 STALL_SERVER = Path(__file__).with_name("stall_server.py")
+TOKEN_SERVER = Path(__file__).with_name("token_server.py")
 
 
 @contextlib.contextmanager
@@ -21,6 +22,16 @@ def stall_server(workdir: Path, stall_at: int, stall_s: float, task_s: float = 0
     argv = [sys.executable, str(STALL_SERVER), str(port), str(stall_at), str(stall_s), str(task_s)]
     with RunningProcess(argv, workdir / f"stall-{port}.log") as process:
         wait_for_http(f"http://127.0.0.1:{port}/openapi.json", process=process.process)
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def token_server(workdir: Path, first_s: float, gap_s: float, tokens: int) -> Iterator[str]:
+    """The scripted streaming server on a free loopback port; yields its base URL."""
+    port = free_port()
+    argv = [sys.executable, str(TOKEN_SERVER), str(port), str(first_s), str(gap_s), str(tokens)]
+    with RunningProcess(argv, workdir / f"tokens-{port}.log") as process:
+        wait_for_http(f"http://127.0.0.1:{port}/v1/models", process=process.process)
         yield f"http://127.0.0.1:{port}"
 
 

@@ -113,3 +113,16 @@ def test_dag_steps_for_any_shard_take_turns_over_the_shards():
     request = DagRequest(task="t", steps=[{"name": "any", "depends_on": [], "shard": "orchestrator"}])
     shards = [asyncio.run(run_dag(orchestrator, request, Ephemeral()))["steps"][0]["shard"] for _ in range(4)]
     assert sorted(shards) == ["finance", "finance", "legal", "legal"]
+
+
+def test_a_shard_without_room_for_an_adapter_hands_over_without_being_marked_down():
+    pool = _pool({"legal": 507, "legal-b": 200, "finance": 200})
+    answer, fallback = _infer(pool)
+    assert (answer.shard.name, fallback) == ("legal-backup-1", True)
+    assert pool.down() == set()  # it answered: it has no room, it is not down
+
+
+def test_when_no_shard_has_room_the_client_gets_the_507():
+    with pytest.raises(ShardError) as caught:
+        _infer(_pool({"legal": 507, "legal-b": 507, "finance": httpx.ConnectError("refused")}))
+    assert (caught.value.status, caught.value.field) == (507, "prompt")
