@@ -16,6 +16,8 @@ from observatory.config import DEFAULT_CONFIG, ConfigError, ObservatoryConfig, c
 from observatory.metric import Metric
 
 FORMATS = ("yaml", "json", "markdown")
+# The committed exemptions from the field linters' rules, read from the repository root.
+DEFAULT_EXEMPTIONS = "lint-exemptions.yml"
 
 
 def metric_as_dict(metric: Metric) -> dict[str, object]:
@@ -92,12 +94,23 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
-    from observatory.lint import run_lint
+    from observatory.lint import FIELD_RULES, run_lint
+    from observatory.lint.exemptions import ExemptionError, load_exemptions
 
     config = _config(args, "lint")
     if config is None:
         return 2
-    report = run_lint(config)
+    exemptions_path = Path(args.exemptions)
+    try:
+        exemptions = (
+            load_exemptions(exemptions_path, (rule.id for rule in FIELD_RULES))
+            if exemptions_path.exists() or args.exemptions != DEFAULT_EXEMPTIONS
+            else ()
+        )
+    except ExemptionError as error:
+        sys.stderr.write(f"observatory lint: {args.exemptions}: {error}\n")
+        return 2
+    report = run_lint(config, exemptions)
     sys.stdout.write(report.render())
     return 0 if report.ok else 1
 
@@ -180,8 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--config", metavar="FILE", help="the defaults with FILE's overrides applied")
     config.set_defaults(run=_cmd_config)
 
-    lint = commands.add_parser("lint", help="check every query, rule and test against the catalogue")
+    lint = commands.add_parser(
+        "lint",
+        help="check every query, rule and test against the catalogue and the rules of dashboard-linter, mixtool"
+        " and pint (example: observatory lint --exemptions lint-exemptions.yml)",
+    )
     lint.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields")
+    lint.add_argument(
+        "--exemptions",
+        metavar="FILE",
+        default=DEFAULT_EXEMPTIONS,
+        help=f"rules of the field linters spared on named objects, with reasons (default: {DEFAULT_EXEMPTIONS})",
+    )
     lint.set_defaults(run=_cmd_lint)
 
     verify = commands.add_parser(
