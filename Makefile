@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 # binary:Debian package, installed by `make toolchain` when the binary is missing.
 DEBIAN_TOOLCHAIN := promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
-	prometheus-node-exporter:prometheus-node-exporter kubectl:kubernetes-client wrk:wrk
+	prometheus-node-exporter:prometheus-node-exporter kubectl:kubernetes-client wrk:wrk \
+	victoria-metrics:victoria-metrics
 
 .PHONY: all install dashboards generate lint test test-fast bench bench-check demo toolchain clean
 
@@ -32,7 +33,8 @@ dashboards: $(VENV)/.installed
 
 generate: dashboards
 
-## Install promtool, Prometheus, Alertmanager, node_exporter, kubectl, wrk and PostgreSQL from Debian when missing.
+## Install promtool, Prometheus, Alertmanager, node_exporter, kubectl, wrk, VictoriaMetrics and PostgreSQL from Debian
+## when missing.
 toolchain:
 	@missing=""; \
 	for pair in $(DEBIAN_TOOLCHAIN); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
