@@ -125,7 +125,10 @@ def scrape_intervals(api: PrometheusApi) -> tuple[dict[str, float], float, float
 
     Raises VerifyError when the server serves no configuration (a store that scrapes nothing itself).
     """
-    config = yaml.safe_load(api.get("status/config")["yaml"]) or {}
+    config = yaml.safe_load(api.get("status/config").get("yaml") or "") or {}
+    if not config.get("scrape_configs"):
+        # VictoriaMetrics answers this endpoint with an empty configuration: it scrapes nothing itself.
+        raise VerifyError(f"{api.base_url} serves no scrape configuration")
     global_ = config.get("global") or {}
     default = seconds(str(global_.get("scrape_interval", DEFAULT_SCRAPE_INTERVAL)))
     evaluation = seconds(str(global_.get("evaluation_interval", DEFAULT_SCRAPE_INTERVAL)))

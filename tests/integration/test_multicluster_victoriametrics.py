@@ -7,12 +7,14 @@ one VictoriaMetrics. Cluster a gets three times the traffic of cluster b, and bo
 
 Every query is asked of both backends at the same instant. Tolerance: both hold the very same samples
 (remote_write copies each scraped sample with its timestamp), so only range functions may differ: Prometheus
-extrapolates rate()/increase() to the window's edges from the samples inside it, VictoriaMetrics takes the
-last sample before the window. For a range of W seconds scraped every s seconds that is at most s/W on each
-edge, so values agree within 2·s/W of the shortest range (7 % for the 30 s windows used here); expressions
-without ranges agree exactly. MetricsQL divides by the time its samples cover, Prometheus by the window:
-where a range is longer than the history the test has (five-minute and longer windows), values cannot
-agree and only the series each backend returns are compared.
+extrapolates rate()/increase() from the samples inside the window to up to 1.1 scrape intervals past them,
+VictoriaMetrics starts from the last sample before the window. Each of the two edges may so be placed up
+to one interval s apart, and a scrape delayed by a busy machine moves one by another: over a range of W
+seconds values agree within 4·s/W of the shortest range (13 % for the 30 s windows used here, against the
+300 % that a's traffic is of b's); expressions without ranges agree to the float precision of the store.
+MetricsQL divides by the time its samples cover, Prometheus by the window: where a range is longer than
+the history the test has (five-minute and longer windows), values cannot agree and only the series each
+backend returns are compared. A NaN is no value on either side (see ``_series``).
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ def clusters(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Itera
         time.sleep(15)
         at = float(int(time.time()) - 3)
         for cluster in CLUSTERS:
-            store.wait_until(f'timestamp(up{{cluster="{cluster}", job="themisdb-shards"}}) > {at}', timeout=30)
+            # Samples leave each remote-write queue shard in their own batches: wait for two seconds past the instant.
+            store.wait_until(f'timestamp(up{{cluster="{cluster}", job="themisdb-shards"}}) > {at + 2}', timeout=30)
         yield Clusters(store, servers, at, at - started)
 
 
@@ -139,7 +142,7 @@ def _agree(expected: dict, got: dict, expr: str, history: float) -> str | None:
     ranges = _ranges(expr)
     if ranges and max(ranges) > history:
         return None  # values are not comparable over a window longer than the history (see the module's note)
-    tolerance = 2 * SCRAPE_SECONDS / min(ranges) if ranges else 1e-9
+    tolerance = 4 * SCRAPE_SECONDS / min(ranges) if ranges else 1e-9
     for labels, value in expected.items():
         other = got[labels]
         # VictoriaMetrics keeps about 15 significant digits: a Unix time in seconds to the microsecond.
