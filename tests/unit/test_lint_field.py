@@ -352,3 +352,12 @@ def test_an_incomplete_exemption_is_refused_with_its_number(entry: dict, error: 
     with pytest.raises(ExemptionError, match="exemption 1") as raised:
         parse_exemptions(yaml.safe_dump({"exemptions": [entry]}), (rule.id for rule in FIELD_RULES))
     assert error in str(raised.value)
+
+
+def test_the_readme_lists_every_rule_and_every_exempted_rule(repo_root) -> None:
+    readme = (repo_root / "README.md").read_text()
+    assert [rule.id for rule in FIELD_RULES if f"| `{rule.id}` | {rule.linter} |" not in readme] == []
+    exempted = {
+        entry["rule"] for entry in yaml.safe_load((repo_root / "lint-exemptions.yml").read_text())["exemptions"]
+    }
+    assert [rule for rule in sorted(exempted) if f"`{rule}`" not in readme.split("Today's exemptions:")[1]] == []
