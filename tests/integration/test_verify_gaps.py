@@ -118,7 +118,7 @@ def test_pints_live_checks_find_labels_that_never_exist_and_ranges_of_one_scrape
         _recording("verify:failed_searches:sum", f'sum({searches}{{status="server_error"}})'),
         _recording("verify:searches:rate1s", f'sum(rate({searches}{{job="a"}}[1s]))'),
         _recording("verify:searches:rate2s", f'sum(rate({searches}{{job="a"}}[2s]))'),
-        _recording("verify:missing:absent", f'absent({searches}{{tenant="acme"}})'),
+        _recording("verify:missing:absent", f'absent({searches}{{region="eu"}})'),
     ))  # fmt: skip
     groups = [*rule_groups(DEFAULT_CONFIG), suspect]
     report = verify(prometheus.base_url, None, CATALOGUE, dashboards.dashboards(DEFAULT_CONFIG), groups)
