@@ -16,8 +16,6 @@ from observatory.config import DEFAULT_CONFIG, ConfigError, ObservatoryConfig, c
 from observatory.metric import Metric
 
 FORMATS = ("yaml", "json", "markdown")
-# The committed exemptions from the field linters' rules, read from the repository root.
-DEFAULT_EXEMPTIONS = "lint-exemptions.yml"
 
 
 def metric_as_dict(metric: Metric) -> dict[str, object]:
@@ -100,12 +98,9 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     config = _config(args, "lint")
     if config is None:
         return 2
-    exemptions_path = Path(args.exemptions)
     try:
         exemptions = (
-            load_exemptions(exemptions_path, (rule.id for rule in FIELD_RULES))
-            if exemptions_path.exists() or args.exemptions != DEFAULT_EXEMPTIONS
-            else ()
+            load_exemptions(Path(args.exemptions), (rule.id for rule in FIELD_RULES)) if args.exemptions else None
         )
     except ExemptionError as error:
         sys.stderr.write(f"observatory lint: {args.exemptions}: {error}\n")
@@ -196,14 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser(
         "lint",
         help="check every query, rule and test against the catalogue and the rules of dashboard-linter, mixtool"
-        " and pint (example: observatory lint --exemptions lint-exemptions.yml)",
+        " and pint (example: observatory lint --exemptions my-exemptions.yml)",
     )
     lint.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields")
     lint.add_argument(
         "--exemptions",
         metavar="FILE",
-        default=DEFAULT_EXEMPTIONS,
-        help=f"rules of the field linters spared on named objects, with reasons (default: {DEFAULT_EXEMPTIONS})",
+        help="rules of the field linters spared on named objects, with reasons (default: the shipped"
+        " observatory/lint/field-exemptions.yml)",
     )
     lint.set_defaults(run=_cmd_lint)
 
