@@ -7,7 +7,8 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 # binary:Debian package, installed by `make toolchain` when the binary is missing.
 DEBIAN_TOOLCHAIN := promtool:prometheus prometheus-alertmanager:prometheus-alertmanager \
 	prometheus-node-exporter:prometheus-node-exporter kubectl:kubernetes-client wrk:wrk \
-	podman:podman buildah:buildah debootstrap:debootstrap runc:runc catatonit:catatonit unshare:util-linux
+	podman:podman buildah:buildah debootstrap:debootstrap runc:runc catatonit:catatonit unshare:util-linux \
+	victoria-metrics:victoria-metrics
 # What `make test` passes to pytest (CI runs one level per job: PYTEST_ARGS="tests/unit").
 PYTEST_ARGS ?=
 # The image the generated manifests run (the configuration's kubernetes.image), built by podman or docker.
@@ -57,7 +58,8 @@ dashboards: $(VENV)/.installed
 
 generate: dashboards
 
-## Install promtool, Prometheus, Alertmanager, node_exporter, kubectl, wrk and PostgreSQL from Debian when missing.
+## Install promtool, Prometheus, Alertmanager, node_exporter, kubectl, wrk, VictoriaMetrics and PostgreSQL from Debian
+## when missing.
 toolchain:
 	@missing=""; \
 	for pair in $(DEBIAN_TOOLCHAIN); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \

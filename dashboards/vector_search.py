@@ -105,8 +105,8 @@ def _seed_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             "Index Operations",
             PanelKind.TIMESERIES,
             "themis_faiss_index_operations_total",
-            Target(rate("themis_faiss_index_operations_total", by=("operation",), window="10m"), "{{operation}}"),
-            note="Vectors added and removed per second over 10 minutes. The seed's counter panel is a rate graph.",
+            Target(rate("themis_faiss_index_operations_total", by=("operation",)), "{{operation}}"),
+            note="Vectors added and removed per second. The seed's counter panel is a rate graph.",
             unit="ops",
         ),
         Panel(

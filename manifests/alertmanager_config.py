@@ -19,7 +19,9 @@ def alertmanager_config(config: ObservatoryConfig, groups: Sequence[Group]) -> d
     return {
         "route": {
             "receiver": RECEIVER,
-            "group_by": ["alertname", "shard", "slo"],
+            # With one Alertmanager for several clusters (each Prometheus adds its external label `cluster`), an
+            # alert of one cluster must not wait for, or be told in, the notification of another's group.
+            "group_by": ["alertname", "cluster", "shard", "slo"],
             "group_wait": "30s",
             "group_interval": "5m",
             "repeat_interval": "4h",

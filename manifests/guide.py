@@ -68,8 +68,9 @@ Every container runs the image `{config.kubernetes.image}`: `make image` builds 
 - `deploy/prometheus/prometheus.yml`: seed 000's jobs and intervals. Relabelling gives every shard,
   GPU-exporter and host-exporter target a `shard` label, so target-down alerts name the shard. It loads
   `rules/themis-*.yml` from beside itself: copy the repository's `rules/*.yml` there. Configured
-  `remote_write_urls` (Thanos Receive, Mimir, Cortex) become a `remote_write` section; the rules use
-  nothing that needs a single server.
+  `remote_write_urls` (Thanos Receive, Mimir, Cortex, VictoriaMetrics) become a `remote_write` section,
+  and `cluster` becomes `external_labels.cluster`, which every remote-written series and alert carries; the
+  same dashboards and rules are tested against two clusters behind one VictoriaMetrics.
 - `deploy/alertmanager/alertmanager.yml`: routes by severity to the webhook `{config.alertmanager.webhook_url}`, and the
   inhibit rules that keep a slower SLO burn-rate tier quiet while a faster one fires for the same SLO and shard.
 - `deploy/grafana/provisioning/`: the Prometheus data source and a dashboard provider reading

@@ -50,7 +50,8 @@ def scrape_config(config: ObservatoryConfig, job: ScrapeJob, locate: Locate | No
 def prometheus_config(
     config: ObservatoryConfig, locate: Locate | None = None, rule_files: Sequence[str] = (RULE_FILES,)
 ) -> dict[str, Any]:
-    """The whole prometheus.yml; ``remote_write`` only when endpoints are configured.
+    """The whole prometheus.yml; ``remote_write`` only when endpoints are configured, the external label
+    ``cluster`` only when the configuration names a cluster.
 
     The generated file scrapes the manifests' Service names. A local stack passes ``locate`` (its
     loopback addresses) and its rule files, and intervals and the Alertmanager address in ``config``.
@@ -65,6 +66,9 @@ def prometheus_config(
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [config.alertmanager.address]}]}]},
         "scrape_configs": [scrape_config(config, job, locate) for job in scrape_jobs(config)],
     }
+    if config.cluster:
+        # Attached to every sample remote-written and every alert sent: a global view tells clusters apart by it.
+        data["global"]["external_labels"] = {"cluster": config.cluster}
     if config.prometheus.remote_write_urls:
         data["remote_write"] = [{"url": url} for url in config.prometheus.remote_write_urls]
     return data

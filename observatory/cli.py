@@ -94,12 +94,20 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
-    from observatory.lint import run_lint
+    from observatory.lint import FIELD_RULES, run_lint
+    from observatory.lint.exemptions import ExemptionError, load_exemptions
 
     config = _config(args, "lint")
     if config is None:
         return 2
-    report = run_lint(config)
+    try:
+        exemptions = (
+            load_exemptions(Path(args.exemptions), (rule.id for rule in FIELD_RULES)) if args.exemptions else None
+        )
+    except ExemptionError as error:
+        sys.stderr.write(f"observatory lint: {args.exemptions}: {error}\n")
+        return 2
+    report = run_lint(config, exemptions)
     sys.stdout.write(report.render())
     return 0 if report.ok else 1
 
@@ -184,8 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--config", metavar="FILE", help="the defaults with FILE's overrides applied")
     config.set_defaults(run=_cmd_config)
 
-    lint = commands.add_parser("lint", help="check every query, rule and test against the catalogue")
+    lint = commands.add_parser(
+        "lint",
+        help="check every query, rule and test against the catalogue and the rules of dashboard-linter, mixtool"
+        " and pint (example: observatory lint --exemptions my-exemptions.yml)",
+    )
     lint.add_argument("--config", metavar="FILE", help="YAML file overriding configuration fields")
+    lint.add_argument(
+        "--exemptions",
+        metavar="FILE",
+        help="rules of the field linters spared on named objects, with reasons (default: the shipped"
+        " observatory/lint/field-exemptions.yml)",
+    )
     lint.set_defaults(run=_cmd_lint)
 
     verify = commands.add_parser(

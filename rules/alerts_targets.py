@@ -258,7 +258,8 @@ def _watchdog() -> Alert:
     return Alert(
         name="ThemisWatchdog",
         expr="vector(1)",
-        severity="none",
+        # mixtool accepts critical|warning|info; info pages no one and no inhibit rule matches it.
+        severity="info",
         summary="Always firing: proves the whole alerting pipeline works.",
         description="The Watchdog fires at every evaluation ({{ $value | humanize }}); its silence is the incident.",
         meaning=(

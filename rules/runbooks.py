@@ -96,8 +96,9 @@ def inhibit_rules(alerts: Iterable[Alert]) -> list[dict[str, list[str]]]:
         {
             "source_matchers": [f'exhaustion="{fast}"'],
             "target_matchers": [f'exhaustion="{slow}"'],
-            # Shard-level SLOs carry `shard`, the uptime SLO `instance`: equal on both keeps them apart.
-            "equal": ["slo", "shard", "instance"],
+            # Shard-level SLOs carry `shard`, the uptime SLO `instance`: equal on both keeps them apart. `cluster`
+            # keeps one cluster's page from silencing another's in a shared Alertmanager (absent on both: equal).
+            "equal": ["cluster", "slo", "shard", "instance"],
         }
         for i, fast in enumerate(order)
         for slow in order[i + 1 :]
@@ -106,7 +107,7 @@ def inhibit_rules(alerts: Iterable[Alert]) -> list[dict[str, list[str]]]:
         {
             "source_matchers": [f'alertname=~"{alert.inhibited_by}"', 'severity="critical"'],
             "target_matchers": [f'alertname="{alert.name}"'],
-            "equal": ["shard"],
+            "equal": ["cluster", "shard"],
         }
         for alert in alerts
         if alert.inhibited_by

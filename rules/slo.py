@@ -233,6 +233,8 @@ def _records(slo: SLO, config: ObservatoryConfig) -> list[Recording]:
             f'1 - {slo.sli}{period}{{slo="{slo.name}"}} / {number(slo.budget)}',
             keeps,
             f"Share of the {period} error budget left (1 untouched, 0 spent, negative overspent).",
+            # The SLO's label set on the rule too: one budget series per SLO, however the SLI is selected.
+            labels=labels,
             case=Case(history, 0.5, output),
             states=_states(
                 tuple((name, replace(c, value=1 - c.value / slo.budget)) for name, c in slo.budget_states),

@@ -7,15 +7,16 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Finding:
-    """One violation: where it is, what expression, and what is wrong."""
+    """One violation: where it is, what is wrong, the expression, and the field linter's rule id if any."""
 
     where: str
     problem: str
     expr: str = ""
+    rule: str = ""
 
     def render(self) -> str:
         """One line, plus the expression when there is one."""
-        text = f"{self.where}: {self.problem}"
+        text = f"{self.where}: [{self.rule}] {self.problem}" if self.rule else f"{self.where}: {self.problem}"
         return f"{text}\n    {self.expr}" if self.expr else text
 
 

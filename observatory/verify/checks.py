@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from observatory.catalogue import Catalogue
 from observatory.dashboards.model import Dashboard, Panel
@@ -13,6 +13,7 @@ from observatory.rules.model import Group
 from observatory.verify.http import PrometheusApi, QueryError, reachable
 from observatory.verify.report import (
     AlertmanagerResult,
+    ClusterResult,
     DashboardResult,
     PanelResult,
     RuleError,
@@ -23,16 +24,26 @@ from observatory.verify.report import (
 # Labels that scraping adds to every series: Prometheus' own, the `shard` relabelling of the generated
 # configuration, and what the Prometheus Operator's Kubernetes discovery attaches.
 SCRAPE_LABELS = frozenset({"job", "instance", "shard", "namespace", "pod", "service", "container", "endpoint"})
+# Labels a Prometheus attaches to what it sends on (external_labels): a global view's series carry them.
+EXTERNAL_LABELS = frozenset({"cluster"})
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _VARIABLE = re.compile(r"\$\{?\w+(?::\w+)?\}?")
 _RANGE = re.compile(r"\$__range\b|\$\{__range(?::\w+)?\}")
 _ALERTMANAGER_API = re.compile(r"/api/v[12]/alerts$")
 
 
-def panel_expr(expr: str, time_range: str = "5m") -> str:
+def panel_expr(expr: str, time_range: str = "5m", chosen: Mapping[str, str] | None = None) -> str:
     """A panel query as Prometheus can run it: a variable inside a matcher matches every value (Grafana's
-    "All"), ``$__range`` becomes ``time_range``, the other interval variables 5m and numeric parameters 1."""
-    widened = _STRING.sub(lambda match: _VARIABLE.sub(".*", match.group(0)), expr)
+    "All") unless ``chosen`` gives its value, ``$__range`` becomes ``time_range``, the other interval
+    variables 5m and numeric parameters 1."""
+    chosen = chosen or {}
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(0).strip("${}").split(":", 1)[0]
+        # A chosen value is matched literally, as Grafana escapes a single value in a regex matcher.
+        return re.escape(chosen[name]).replace("\\", "\\\\") if name in chosen else ".*"
+
+    widened = _STRING.sub(lambda match: _VARIABLE.sub(value, match.group(0)), expr)
     return substitute_grafana_variables(_RANGE.sub(time_range, widened))
 
 
@@ -41,11 +52,11 @@ def _opening_range(dashboard: Dashboard) -> str:
     return dashboard.time_from.removeprefix("now-")
 
 
-def _panel(api: PrometheusApi, panel: Panel, time_range: str) -> PanelResult:
+def _panel(api: PrometheusApi, panel: Panel, time_range: str, chosen: Mapping[str, str] | None = None) -> PanelResult:
     has_data = False
     for target in panel.targets:
         try:
-            result = api.query(panel_expr(target.expr, time_range))
+            result = api.query(panel_expr(target.expr, time_range, chosen))
         except QueryError as error:
             return PanelResult(panel.title, "error", str(error))
         # A scalar answers [time, value], a vector series by series; a 0/0 ratio answers NaN, which Grafana
@@ -55,16 +66,27 @@ def _panel(api: PrometheusApi, panel: Panel, time_range: str) -> PanelResult:
     return PanelResult(panel.title, "data" if has_data else "empty")
 
 
-def check_panels(api: PrometheusApi, suite: Sequence[Dashboard]) -> tuple[DashboardResult, ...]:
-    """Per dashboard, which panels' queries return series now, over the range the dashboard opens on."""
+def check_panels(
+    api: PrometheusApi, suite: Sequence[Dashboard], chosen: Mapping[str, str] | None = None
+) -> tuple[DashboardResult, ...]:
+    """Per dashboard, which panels' queries return series now, over the range the dashboard opens on.
+
+    ``chosen`` sets template variables (``{"cluster": "eu"}``); the others are "All".
+    """
     return tuple(
         DashboardResult(
             dashboard.uid,
             dashboard.title,
-            tuple(_panel(api, panel, _opening_range(dashboard)) for panel in dashboard.panels),
+            tuple(_panel(api, panel, _opening_range(dashboard), chosen or {}) for panel in dashboard.panels),
         )
         for dashboard in suite
     )
+
+
+def check_clusters(api: PrometheusApi, suite: Sequence[Dashboard]) -> tuple[ClusterResult, ...]:
+    """The dashboards with the cluster variable set to each cluster the server's series name."""
+    clusters = api.get("label/cluster/values")
+    return tuple(ClusterResult(cluster, check_panels(api, suite, {"cluster": cluster})) for cluster in clusters)
 
 
 def _exposed_types(metric: Metric, metadata: dict[str, list[dict]]) -> set[str]:
@@ -81,7 +103,7 @@ def _created(metric: Metric) -> tuple[str, ...]:
 def _undeclared(api: PrometheusApi, metric: Metric) -> tuple[str, ...]:
     selector = '{__name__=~"' + "|".join(metric.series_names) + '"}'
     used = set(api.get("labels", [("match[]", selector)]))
-    allowed = {"__name__", *metric.label_names, *SCRAPE_LABELS}
+    allowed = {"__name__", *metric.label_names, *SCRAPE_LABELS, *EXTERNAL_LABELS}
     if metric.type is MetricType.HISTOGRAM:
         allowed.add("le")
     return tuple(sorted(used - allowed))
@@ -99,7 +121,8 @@ def check_metrics(
             missing.append(metric.name)
             continue
         exposed = _exposed_types(metric, metadata)
-        if exposed != {metric.type.value}:
+        # A store fed by remote_write (VictoriaMetrics) keeps no metadata at all: types cannot be told there.
+        if metadata and exposed != {metric.type.value}:
             wrong.append(WrongType(metric.name, metric.type.value, ", ".join(sorted(exposed)) or "unknown"))
         labels = _undeclared(api, metric)
         if labels:

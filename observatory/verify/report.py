@@ -29,6 +29,14 @@ class DashboardResult:
 
 
 @dataclass(frozen=True)
+class ClusterResult:
+    """The dashboards with the cluster variable set to one cluster."""
+
+    cluster: str
+    dashboards: tuple[DashboardResult, ...]
+
+
+@dataclass(frozen=True)
 class WrongType:
     """A metric Prometheus' metadata gives another type than the catalogue declares."""
 
@@ -77,6 +85,15 @@ class Report:
     firing_alerts: tuple[str, ...]
     alertmanager: AlertmanagerResult
     gaps: tuple[str, ...] = field(init=False)
+    # Per cluster, when the series carry a cluster label (a global view, or one server for several clusters).
+    clusters: tuple[ClusterResult, ...] = ()
+    # pint's promql/series (a metric or label the rules select that never exists) and promql/rate.
+    rule_series: tuple[str, ...] = ()
+    short_ranges: tuple[str, ...] = ()
+    # A store fed by remote_write: recording rules whose output a cluster has not written.
+    missing_recorded: tuple[str, ...] = ()
+    # What was found or left unchecked without being a gap (a selector matching nothing now).
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         gaps = [
@@ -91,6 +108,14 @@ class Report:
         gaps += [f"metric {name} is not in the catalogue" for name in self.unexpected_metrics]
         gaps += [f"rule {e.group}/{e.rule} fails: {e.error}" for e in self.rule_errors]
         gaps += [f"rule group {name} is not loaded" for name in self.missing_rule_groups]
+        gaps += [
+            f"cluster {c.cluster}: dashboard {d.title!r}: panel {p.title!r} {p.status}"
+            for c in self.clusters
+            for d in c.dashboards
+            for p in d.panels
+            if p.status != "data"
+        ]
+        gaps += [*self.rule_series, *self.short_ranges, *self.missing_recorded]
         if not self.alertmanager.reachable:
             gaps.append(f"Alertmanager: {self.alertmanager.detail}")
         object.__setattr__(self, "gaps", tuple(gaps))
@@ -142,7 +167,20 @@ def render_table(report: Report) -> str:
         + [f"group {name} is not loaded" for name in report.missing_rule_groups],
         "none",
     )
+    for cluster in report.clusters:
+        rows = [(d.title, p.title, p.status, p.detail) for d in cluster.dashboards for p in d.panels
+                if p.status != "data"]  # fmt: skip
+        panels = sum(len(d.panels) for d in cluster.dashboards)
+        lines += [f"## Cluster {cluster.cluster} ({panels - len(rows)} of {panels} panels with data)", ""]
+        if rows:
+            lines += [*_table(rows, ("dashboard", "panel", "status", "detail")), ""]
+    lines += _section("Rule selectors that never match (promql/series)", list(report.rule_series), "none")
+    lines += _section("Rate ranges shorter than two scrapes (promql/rate)", list(report.short_ranges), "none")
+    if report.missing_recorded:
+        lines += _section("Recorded series a cluster has not written", list(report.missing_recorded), "none")
     lines += _section("Alerts firing now", list(report.firing_alerts), "none")
+    if report.notes:
+        lines += _section("Notes", list(report.notes), "none")
     state = "reachable" if report.alertmanager.reachable else "NOT reachable"
     lines += [f"## Alertmanager: {state} ({report.alertmanager.detail})", ""]
     verdict = "OK: no gaps" if report.ok else f"FAILED: {len(report.gaps)} gaps"

@@ -31,3 +31,27 @@ def test_a_bad_dashboard_query_fails_lint_with_its_location(
     output = capsys.readouterr().out
     assert "dashboard 'Cluster Overview' / panel 'Broken': rate() on themis_vram_usage_bytes" in output
     assert "    rate(themis_vram_usage_bytes[5m])" in output
+
+
+def test_without_the_exemptions_each_exempted_finding_fails_lint_naming_file_object_and_rule(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "none.yml"
+    empty.write_text("exemptions: []\n")
+    assert main(["lint", "--exemptions", str(empty)]) == 1
+    output = capsys.readouterr().out
+    assert (
+        "rules/themis-target-alerts.yml / alert 'ThemisWatchdog': [alerts/comparison] the query has no condition"
+        in output
+    )
+    assert "dashboards/generated/llm-inference.json / panel 'Prompt Length': [target-rate-interval]" in output
+
+
+def test_a_malformed_exemptions_file_is_one_line_and_exit_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("exemptions:\n  - rule: target-job\n    objects: ['*']\n")
+    assert main(["lint", "--exemptions", str(bad)]) == 2
+    error = capsys.readouterr().err
+    assert error == f"observatory lint: {bad}: exemption 1 (target-job): give the reason\n"
+    assert main(["lint", "--exemptions", str(tmp_path / "missing.yml")]) == 2
+    assert "cannot read" in capsys.readouterr().err

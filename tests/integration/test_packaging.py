@@ -35,3 +35,5 @@ def test_wheel_has_no_generic_top_level_names(repo_root: Path, tmp_path: Path) -
         "verify",
     ):
         assert f"observatory/{module}/__init__.py" in names
+    # The field linters' exemptions ship with the package, so an installed `observatory lint` applies them.
+    assert "observatory/lint/field-exemptions.yml" in names

@@ -19,6 +19,7 @@ from observatory import dashboards
 from observatory.catalogue import CATALOGUE
 from observatory.config import DEFAULT_CONFIG
 from observatory.rules.mixin import rule_groups
+from observatory.rules.model import Group, Recording
 from observatory.verify import Report, verify
 from observatory.verify.report import UndeclaredLabels, WrongType
 from support.processes import free_port
@@ -103,3 +104,40 @@ def test_alertmanager_reachable_or_not(prometheus: PrometheusServer, tmp_path: P
     assert result.reachable is False and result.detail.startswith(f"{dead}: cannot connect")
     # Without a URL, verify asks Prometheus where it sends alerts: this one sends them nowhere.
     assert _verify(prometheus).alertmanager.detail == "Prometheus sends alerts to no Alertmanager"
+
+
+def _recording(record: str, expr: str) -> Recording:
+    return Recording(record, expr, (), "a rule written to be checked live")
+
+
+def test_pints_live_checks_find_labels_that_never_exist_and_ranges_of_one_scrape(prometheus: PrometheusServer) -> None:
+    searches = "themis_vector_search_queries_total"
+    suspect = Group("suspect", (
+        _recording("verify:searches:by_tenant", f'sum({searches}{{tenant="acme"}})'),
+        _recording("verify:preemptions:sum", "sum(vllm_num_preemptions)"),
+        _recording("verify:failed_searches:sum", f'sum({searches}{{status="server_error"}})'),
+        _recording("verify:searches:rate1s", f'sum(rate({searches}{{job="a"}}[1s]))'),
+        _recording("verify:searches:rate2s", f'sum(rate({searches}{{job="a"}}[2s]))'),
+        _recording("verify:missing:absent", f'absent({searches}{{region="eu"}})'),
+    ))  # fmt: skip
+    groups = [*rule_groups(DEFAULT_CONFIG), suspect]
+    report = verify(prometheus.base_url, None, CATALOGUE, dashboards.dashboards(DEFAULT_CONFIG), groups)
+    where = "rule group 'suspect' / record"
+    suspects = [gap for gap in report.rule_series if gap.startswith(where)]
+    # A label the series never carry and a name nothing exposes are gaps (pint's promql/series) ...
+    assert suspects == [
+        f"{where} 'verify:searches:by_tenant': {searches} never has label tenant",
+        f"{where} 'verify:preemptions:sum': vllm_num_preemptions has no series, and neither the catalogue nor a"
+        " rule provides it",
+    ]
+    # ... a value not seen yet is only a note, and absent() looks for missing series on purpose.
+    assert f'{where} \'verify:failed_searches:sum\': {searches}{{status="server_error"}} matches no series now' in (
+        report.notes
+    )
+    assert not any("verify:missing:absent" in line for line in (*report.rule_series, *report.notes))
+    # promql/rate: with a 1 s scrape, a 1 s range holds one sample, a 2 s range two; the generated rules pass.
+    assert report.short_ranges == (
+        f"{where} 'verify:searches:rate1s': rate() over {searches}[1s] spans fewer than two scrapes of job a"
+        " (every 1s); widen it to 2s or more",
+    )
+    assert set(report.rule_series + report.short_ranges) <= set(report.gaps)

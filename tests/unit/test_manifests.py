@@ -154,6 +154,15 @@ def test_prometheus_yml_has_seed_000s_jobs_intervals_and_targets() -> None:
     assert "remote_write" not in config
 
 
+def test_prometheus_yml_labels_its_samples_and_alerts_with_the_configured_cluster() -> None:
+    config = prometheus_config(config_from_mapping({"cluster": "eu-west", "prometheus": {
+        "remote_write_urls": ["http://vm:8428/api/v1/write"]}}))  # fmt: skip
+    # External labels go on what leaves the server (remote-written samples, alerts), not on its own series.
+    assert config["global"]["external_labels"] == {"cluster": "eu-west"}
+    assert config["remote_write"] == [{"url": "http://vm:8428/api/v1/write"}]
+    assert "external_labels" not in prometheus_config(DEFAULT_CONFIG)["global"]
+
+
 def test_alertmanager_yml_sends_to_the_webhook_and_inhibits_slower_burn_tiers() -> None:
     config = alertmanager_config(
         config_from_mapping({"alertmanager": {"webhook_url": "http://hooks:1234/x"}}), rule_groups(DEFAULT_CONFIG)

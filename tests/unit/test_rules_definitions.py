@@ -212,5 +212,7 @@ def test_duplicates_of_a_burn_rate_page_are_inhibited_for_the_same_shard() -> No
     targets = {rule["target_matchers"][0]: rule for rule in inhibit["inhibit_rules"] if "equal" in rule}
     errors = targets['alertname="ThemisInferenceErrorsCritical"']
     assert errors["source_matchers"] == ['alertname=~"ThemisAvailabilityBudgetBurn.*"', 'severity="critical"']
-    assert errors["equal"] == ["shard"]
+    # The same shard name in another cluster behind one Alertmanager is another shard.
+    assert errors["equal"] == ["cluster", "shard"]
+    assert all("cluster" in rule["equal"] for rule in inhibit["inhibit_rules"])
     assert 'alertname="ThemisInferenceLatencyHigh"' in targets
