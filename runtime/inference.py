@@ -2,6 +2,8 @@
 
 One llama.cpp context generates one sequence at a time, so requests take turns at the model in
 arrival order (an asyncio lock is FIFO); waiting for a turn is an await, never a blocked thread.
+A request whose client hangs up while it waits for its turn leaves at once (its admission slot
+with it); one that is generating stops after the token in progress.
 Time to first token, time per output token and queue time are measured from the request's
 arrival at the shard, before it waited in the admission queue.
 """
@@ -63,6 +65,7 @@ class InferenceRunner:
         self._model_name = model_name
         self._on_adapters_changed = on_adapters_changed
         self._turn = asyncio.Lock()
+        self._generating: asyncio.Task | None = None  # the task holding the turn
         # One request generates at a time: the one holding the turn.
         metrics.track_inference(lambda: int(self._turn.locked()))
 
@@ -76,6 +79,7 @@ class InferenceRunner:
         """One completion and why it finished; a failure of the engine is a 500 that names no internals."""
         async with self._turn:
             started = time.perf_counter()
+            self._generating = asyncio.current_task()
             try:
                 work = partial(self._complete, request, on_text, cancelled)
                 completion, hits = await asyncio.get_running_loop().run_in_executor(self._executor, work)
@@ -91,6 +95,8 @@ class InferenceRunner:
                 log.exception("inference failed")
                 self._metrics.inference_finished("error")
                 raise ShardError(500, "the model failed to generate a completion; see the shard's log") from None
+            finally:
+                self._generating = None
         seconds = time.perf_counter() - arrived
         stages = {
             "tokenize": completion.tokenize_seconds,
@@ -112,21 +118,35 @@ class InferenceRunner:
 
     async def run_until_gone(
         self, request: GenerationRequest, arrived: float, gone: Callable[[], Awaitable[None]]
-    ) -> tuple[InferenceResponse, str]:
-        """:meth:`run`, stopped after the token in progress once ``gone()`` returns (the client hung up):
-        the finish reason is then ``cancelled``."""
+    ) -> tuple[InferenceResponse, str] | None:
+        """:meth:`run`, or None once ``gone()`` returns first (the client hung up): a request still waiting
+        for its turn leaves the line at once, a generation stops after the token in progress."""
         cancelled = threading.Event()
         running = asyncio.ensure_future(self.run(request, arrived, None, cancelled))
         watching = asyncio.ensure_future(gone())
         try:
             await asyncio.wait((running, watching), return_when=asyncio.FIRST_COMPLETED)
             if not running.done():
-                cancelled.set()
-            return await running
+                self._leave(running, cancelled)
+            await asyncio.wait((running,))
+            if running.cancelled():
+                return None
+            response, finish_reason = running.result()
+            return None if finish_reason == "cancelled" else (response, finish_reason)
         finally:
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
+
+    def _leave(self, running: asyncio.Task, cancelled: threading.Event) -> None:
+        """The client of ``running`` hung up before it finished."""
+        if running is self._generating:
+            cancelled.set()  # the engine's thread stops at its next token and records the cancel itself
+            return
+        # Still waiting for its turn: it leaves the line now instead of when its turn would have come.
+        running.cancel()
+        log.info("inference cancelled by its client while it waited for its turn at the model")
+        self._metrics.inference_finished("cancelled")
 
     def _complete(
         self, request: GenerationRequest, on_text: Callable[[str], None] | None, cancelled: threading.Event | None
@@ -191,9 +211,8 @@ class InferenceRunner:
             else:
                 yield StreamEnd(response, finish_reason)
         finally:
-            if not running.done():
-                # The client left: the generation stops at its next token and records itself as cancelled.
-                cancelled.set()
+            if not running.done():  # the client left
+                self._leave(running, cancelled)
                 running.add_done_callback(_retrieve)
 
     async def stream(self, request: GenerationRequest, arrived: float) -> AsyncIterator[str]:

@@ -140,11 +140,12 @@ class Answering:
     async def whole(self, arrived: float | None, gone: Callable[[], Awaitable[None]]) -> dict | None:
         """The whole answer with its usage; None when the client hung up and the generation was cancelled."""
         try:
-            response, finish_reason = await self._shard.infer(self._generation, arrived, gone)
+            answered = await self._shard.infer(self._generation, arrived, gone)
         except (ShardError, VRAMLimitError) as error:
             raise self._shape.refusal(error) from None
-        if finish_reason == "cancelled":
+        if answered is None:
             return None
+        response, finish_reason = answered
         choice = self._shape.choice(response.text, finish_reason)
         return self._head(self._shape.object) | {"choices": [choice], "usage": usage(response)}
 

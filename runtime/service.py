@@ -207,9 +207,10 @@ class Shard:
         request: GenerationRequest,
         arrived: float | None = None,
         gone: Callable[[], Awaitable[None]] | None = None,
-    ) -> tuple[InferenceResponse, str]:
+    ) -> tuple[InferenceResponse, str] | None:
         """Run one completion (``arrived``: when the request reached the shard, before it queued); the answer
-        and its finish reason. Once ``gone()`` returns (the client hung up) the generation stops: ``cancelled``.
+        and its finish reason. Once ``gone()`` returns (the client hung up) the request leaves its turn or its
+        generation stops (counted as ``cancelled``), and the result is None.
         """
         self._check_inference(request)
         arrived = arrived or time.perf_counter()
