@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from observatory.runtime.adapters import AdapterCache
-from observatory.runtime.engine import Completion, LlamaEngine
+from observatory.runtime.engine import Completion, LlamaEngine, Piece
 from observatory.runtime.errors import INSUFFICIENT_STORAGE, ShardError, error_body, vram_body
 from observatory.runtime.generation import GenerationRequest
 from observatory.runtime.metrics import ShardMetrics
@@ -73,7 +73,7 @@ class InferenceRunner:
         self,
         request: GenerationRequest,
         arrived: float,
-        on_text: Callable[[str], None] | None = None,
+        on_text: Callable[[Piece], None] | None = None,
         cancelled: threading.Event | None = None,
     ) -> tuple[InferenceResponse, str]:
         """One completion and why it finished; a failure of the engine is a 500 that names no internals."""
@@ -149,7 +149,7 @@ class InferenceRunner:
         self._metrics.inference_finished("cancelled")
 
     def _complete(
-        self, request: GenerationRequest, on_text: Callable[[str], None] | None, cancelled: threading.Event | None
+        self, request: GenerationRequest, on_text: Callable[[Piece], None] | None, cancelled: threading.Event | None
     ) -> tuple[Completion, int]:
         with self._adapters.using(request.adapters) as resolution:
             completion = self._engine.complete(
@@ -182,17 +182,17 @@ class InferenceRunner:
             self._metrics.adapters_used(completion.adapters, hits, completion.switch_seconds)
             self._on_adapters_changed()
 
-    async def pieces(self, request: GenerationRequest, arrived: float) -> AsyncIterator[str | StreamEnd]:
+    async def pieces(self, request: GenerationRequest, arrived: float) -> AsyncIterator[Piece | StreamEnd]:
         """The text of one completion piece by piece as it is generated, then one :class:`StreamEnd`.
 
         Both APIs' streams are made of these; a client that hangs up (the iterator is closed) stops the
         generation after the token in progress.
         """
         loop = asyncio.get_running_loop()
-        pieces: asyncio.Queue[str | None] = asyncio.Queue()
+        pieces: asyncio.Queue[Piece | None] = asyncio.Queue()
         cancelled = threading.Event()
 
-        def on_text(piece: str) -> None:
+        def on_text(piece: Piece) -> None:
             loop.call_soon_threadsafe(pieces.put_nowait, piece)
 
         running = asyncio.ensure_future(self.run(request, arrived, on_text, cancelled))
@@ -222,8 +222,8 @@ class InferenceRunner:
         # Closing this stream (the client left) closes the pieces at once, which stops the generation.
         async with contextlib.aclosing(self.pieces(request, arrived)) as pieces:
             async for item in pieces:
-                if isinstance(item, str):
-                    yield _event("token", {"text": item})
+                if isinstance(item, Piece):
+                    yield _event("token", {"text": item.text})
                 elif isinstance(item.error, VRAMLimitError):
                     yield _event("error", vram_body(item.error))
                 elif isinstance(item.error, ShardError):
