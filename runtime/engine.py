@@ -277,6 +277,8 @@ class LlamaEngine:
                 break
         if not stops.stopped:
             emit(stops.feed(decoder.decode(b"", final=True)) + stops.flush())
+        if stops.stopped:  # also when the text's last bytes completed a stop string
+            finish_reason = "stop"
         return _Generation("".join(pieces), len(generated), finish_reason, first_at, last_at)
 
     def embed(self, texts: Sequence[str], fields: Sequence[str]) -> np.ndarray:

@@ -5,7 +5,7 @@ import threading
 import llama_cpp
 import pytest
 
-from observatory.runtime.engine import LlamaEngine, Piece
+from observatory.runtime.engine import LlamaEngine, Piece, Sampling
 from observatory.runtime.tinymodel import ensure_default_model
 from support.runtime import model_cache
 
@@ -58,6 +58,16 @@ def test_a_cancelled_generation_stops_after_the_current_token(engine):
     completion = engine.complete(PROMPT, 200, 0.7, on_text=cancel_after_three, cancelled=cancelled)
     assert completion.finish_reason == "cancelled"
     assert completion.completion_tokens < 10
+
+
+def test_a_stop_string_completed_by_the_last_token_allowed_reports_stop(engine):
+    whole = engine.complete(PROMPT, 12, 0.0)
+    assert whole.finish_reason == "length"
+    # The longest end of the text that appears nowhere earlier: it is completed by the twelfth token only.
+    stop = next(whole.text[-size:] for size in range(4, 0, -1) if whole.text.find(whole.text[-size:]) ==
+                len(whole.text) - size)  # fmt: skip
+    stopped = engine.complete(PROMPT, 12, 0.0, sampling=Sampling(stop=(stop,)))
+    assert (stopped.text, stopped.finish_reason) == (whole.text[: -len(stop)], "stop")
 
 
 def test_pieces_count_the_tokens_generated_so_far(engine):
