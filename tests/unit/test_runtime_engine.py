@@ -71,8 +71,14 @@ def test_a_stop_string_completed_by_the_last_token_allowed_reports_stop(engine):
 
 
 def test_pieces_count_the_tokens_generated_so_far(engine):
+    free: list[Piece] = []
+    engine.complete(PROMPT, 20, 0.7, on_text=free.append)
+    # A stop string that begins with the first two tokens' text and never completes holds that text back:
+    # the third piece carries three tokens' text, and pieces and tokens are no longer one to one.
+    held = Sampling(stop=(free[0].text + free[1].text + "\x01",))
     pieces: list[Piece] = []
-    completion = engine.complete(PROMPT, 20, 0.7, on_text=pieces.append)
+    completion = engine.complete(PROMPT, 20, 0.7, on_text=pieces.append, sampling=held)
+    assert len(pieces) < completion.completion_tokens
     counted = [piece.completion_tokens for piece in pieces]
     assert counted == sorted(counted) and counted[0] >= 1 and counted[-1] == completion.completion_tokens == 20
     assert {piece.prompt_tokens for piece in pieces} == {completion.prompt_tokens}
