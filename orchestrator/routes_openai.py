@@ -1,7 +1,7 @@
 """The OpenAI-compatible API through the orchestrator: ``model`` names a domain or ``domain/adapter``.
 
 Requests are routed to the domain's shards with the orchestrator's failover and passed on as the
-shard answers them (its ``model`` is the shard's own model or adapter that answered): a stream chunk
+shard answers them, named by the ``model`` the client asked for (see model_echo.py): a stream chunk
 by chunk as the shard sends it, so that its first token reaches the client when the shard generates
 it. A client that hangs up closes the call to the shard, which then stops generating.
 """
@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from observatory.orchestrator.deps import OrchestratorDep
+from observatory.orchestrator.model_echo import renamed_events
 from observatory.orchestrator.service import Orchestrator
 from observatory.orchestrator.shards import ShardRef
 from observatory.runtime.disconnect import client_closed, unless_hung_up
@@ -60,9 +61,11 @@ async def _relay(
     task: bool = True,
 ) -> Response:  # fmt: skip
     addressed = orchestrator.served_models.address(model)
+    served: dict[str, str] = {}  # shard name -> the model it was asked for
 
     async def body_for(shard: ShardRef) -> dict:
-        return body | {"model": await orchestrator.served_models.name_at(shard, addressed)}
+        served[shard.name] = await orchestrator.served_models.name_at(shard, addressed)
+        return body | {"model": served[shard.name]}
 
     routing = orchestrator.route(addressed.domain, orchestrator.pool.candidates(addressed.domain), "POST", path,
                                  task=task, timeout=orchestrator.settings.timeouts.inference, stream=stream,
@@ -70,7 +73,8 @@ async def _relay(
     try:
         if stream:
             answer, _ = await routing
-            return StreamingResponse(_passed_on(answer.response), media_type=EVENT_STREAM)
+            chunks = renamed_events(_passed_on(answer.response), served[answer.shard.name], model)
+            return StreamingResponse(chunks, media_type=EVENT_STREAM)
         answered = await unless_hung_up(routing, request)
     except ShardError as error:
         if error.field == "domain":  # no shard of the domain answered: the request named it as its model
@@ -78,8 +82,7 @@ async def _relay(
         raise
     if answered is None:
         return client_closed()
-    # Passed on as the shard answered, "model" included: the shard's own model (or adapter) that answered.
-    return JSONResponse(answered[0].body)
+    return JSONResponse(answered[0].body | {"model": model})
 
 
 async def _passed_on(response: httpx.Response) -> AsyncIterator[bytes]:

@@ -51,6 +51,15 @@ class Sampling:
 
 
 @dataclass(frozen=True)
+class Piece:
+    """A piece of generated text as it is emitted, with the request's token counts at that moment."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
 class Completion:
     """One finished completion with llama.cpp's own stage timings."""
 
@@ -166,7 +175,7 @@ class LlamaEngine:
         max_tokens: int | None,
         temperature: float,
         adapters: Sequence[AppliedAdapter] = (),
-        on_text: Callable[[str], None] | None = None,
+        on_text: Callable[[Piece], None] | None = None,
         cancelled: threading.Event | None = None,
         sampling: Sampling = Sampling(),
         templated: bool = False,
@@ -175,10 +184,11 @@ class LlamaEngine:
         with ``adapters`` applied.
 
         Each new piece of text goes to ``on_text`` as soon as its token is sampled (the text of a
-        character split over several tokens when it is whole); setting ``cancelled`` stops the
-        generation after the current token. The answer's text is the pieces joined, so a streamed
-        answer and a whole one are the same text. A ``templated`` prompt (a rendered chat template)
-        carries its own special tokens: they are parsed, and no beginning of sequence is added.
+        character split over several tokens when it is whole), with the tokens counted so far;
+        setting ``cancelled`` stops the generation after the current token. The answer's text is the
+        pieces joined, so a streamed answer and a whole one are the same text. A ``templated`` prompt
+        (a rendered chat template) carries its own special tokens: they are parsed, and no beginning
+        of sequence is added.
         """
         llm = self._require(self._llm)
         with self._lock:
@@ -219,7 +229,7 @@ class LlamaEngine:
         max_tokens: int,
         temperature: float,
         sampling: Sampling,
-        on_text: Callable[[str], None] | None,
+        on_text: Callable[[Piece], None] | None,
         cancelled: threading.Event | None,
     ) -> _Generation:
         # llama-cpp-python's create_completion chains its seed from one call to the next; seeding afresh
@@ -238,7 +248,7 @@ class LlamaEngine:
             if text:
                 pieces.append(text)
                 if on_text is not None:
-                    on_text(text)
+                    on_text(Piece(text, len(prompt_tokens), len(generated)))
 
         tokens = llm.generate(prompt_tokens, temp=temperature, top_p=sampling.top_p,
                               presence_penalty=sampling.presence_penalty,
@@ -267,6 +277,8 @@ class LlamaEngine:
                 break
         if not stops.stopped:
             emit(stops.feed(decoder.decode(b"", final=True)) + stops.flush())
+        if stops.stopped:  # also when the text's last bytes completed a stop string
+            finish_reason = "stop"
         return _Generation("".join(pieces), len(generated), finish_reason, first_at, last_at)
 
     def embed(self, texts: Sequence[str], fields: Sequence[str]) -> np.ndarray:

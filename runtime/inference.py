@@ -2,6 +2,8 @@
 
 One llama.cpp context generates one sequence at a time, so requests take turns at the model in
 arrival order (an asyncio lock is FIFO); waiting for a turn is an await, never a blocked thread.
+A request whose client hangs up while it waits for its turn leaves at once (its admission slot
+with it); one that is generating stops after the token in progress.
 Time to first token, time per output token and queue time are measured from the request's
 arrival at the shard, before it waited in the admission queue.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from observatory.runtime.adapters import AdapterCache
-from observatory.runtime.engine import Completion, LlamaEngine
+from observatory.runtime.engine import Completion, LlamaEngine, Piece
 from observatory.runtime.errors import INSUFFICIENT_STORAGE, ShardError, error_body, vram_body
 from observatory.runtime.generation import GenerationRequest
 from observatory.runtime.metrics import ShardMetrics
@@ -63,6 +65,7 @@ class InferenceRunner:
         self._model_name = model_name
         self._on_adapters_changed = on_adapters_changed
         self._turn = asyncio.Lock()
+        self._generating: asyncio.Task | None = None  # the task holding the turn
         # One request generates at a time: the one holding the turn.
         metrics.track_inference(lambda: int(self._turn.locked()))
 
@@ -70,7 +73,7 @@ class InferenceRunner:
         self,
         request: GenerationRequest,
         arrived: float,
-        on_text: Callable[[str], None] | None = None,
+        on_text: Callable[[Piece], None] | None = None,
         cancelled: threading.Event | None = None,
         sent_first: list[float] | None = None,
     ) -> tuple[InferenceResponse, str]:
@@ -81,6 +84,7 @@ class InferenceRunner:
         """
         async with self._turn:
             started = time.perf_counter()
+            self._generating = asyncio.current_task()
             try:
                 work = partial(self._complete, request, on_text, cancelled)
                 completion, hits = await asyncio.get_running_loop().run_in_executor(self._executor, work)
@@ -96,6 +100,8 @@ class InferenceRunner:
                 log.exception("inference failed")
                 self._metrics.inference_finished("error")
                 raise ShardError(500, "the model failed to generate a completion; see the shard's log") from None
+            finally:
+                self._generating = None
         seconds = time.perf_counter() - arrived
         stages = {
             "tokenize": completion.tokenize_seconds,
@@ -118,24 +124,38 @@ class InferenceRunner:
 
     async def run_until_gone(
         self, request: GenerationRequest, arrived: float, gone: Callable[[], Awaitable[None]]
-    ) -> tuple[InferenceResponse, str]:
-        """:meth:`run`, stopped after the token in progress once ``gone()`` returns (the client hung up):
-        the finish reason is then ``cancelled``."""
+    ) -> tuple[InferenceResponse, str] | None:
+        """:meth:`run`, or None once ``gone()`` returns first (the client hung up): a request still waiting
+        for its turn leaves the line at once, a generation stops after the token in progress."""
         cancelled = threading.Event()
         running = asyncio.ensure_future(self.run(request, arrived, None, cancelled))
         watching = asyncio.ensure_future(gone())
         try:
             await asyncio.wait((running, watching), return_when=asyncio.FIRST_COMPLETED)
             if not running.done():
-                cancelled.set()
-            return await running
+                self._leave(running, cancelled)
+            await asyncio.wait((running,))
+            if running.cancelled():
+                return None
+            response, finish_reason = running.result()
+            return None if finish_reason == "cancelled" else (response, finish_reason)
         finally:
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
 
+    def _leave(self, running: asyncio.Task, cancelled: threading.Event) -> None:
+        """The client of ``running`` hung up before it finished."""
+        if running is self._generating:
+            cancelled.set()  # the engine's thread stops at its next token and records the cancel itself
+            return
+        # Still waiting for its turn: it leaves the line now instead of when its turn would have come.
+        running.cancel()
+        log.info("inference cancelled by its client while it waited for its turn at the model")
+        self._metrics.inference_finished("cancelled")
+
     def _complete(
-        self, request: GenerationRequest, on_text: Callable[[str], None] | None, cancelled: threading.Event | None
+        self, request: GenerationRequest, on_text: Callable[[Piece], None] | None, cancelled: threading.Event | None
     ) -> tuple[Completion, int]:
         with self._adapters.using(request.adapters) as resolution:
             completion = self._engine.complete(
@@ -168,25 +188,25 @@ class InferenceRunner:
             self._metrics.adapters_used(completion.adapters, hits, completion.switch_seconds)
             self._on_adapters_changed()
 
-    async def pieces(self, request: GenerationRequest, arrived: float) -> AsyncIterator[str | StreamEnd]:
+    async def pieces(self, request: GenerationRequest, arrived: float) -> AsyncIterator[Piece | StreamEnd]:
         """The text of one completion piece by piece as it is generated, then one :class:`StreamEnd`.
 
         Both APIs' streams are made of these; a client that hangs up (the iterator is closed) stops the
         generation after the token in progress.
         """
         loop = asyncio.get_running_loop()
-        pieces: asyncio.Queue[str | None] = asyncio.Queue()
+        pieces: asyncio.Queue[Piece | None] = asyncio.Queue()
         cancelled = threading.Event()
         sent_first: list[float] = []
 
-        def deliver(piece: str) -> None:
+        def deliver(piece: Piece) -> None:
             # The generating thread can hold the GIL for a whole short answer, so a token is sampled well
             # before the loop can send it: the client's first token is when the loop has it.
             if not sent_first:
                 sent_first.append(time.perf_counter())
             pieces.put_nowait(piece)
 
-        def on_text(piece: str) -> None:
+        def on_text(piece: Piece) -> None:
             loop.call_soon_threadsafe(deliver, piece)
 
         running = asyncio.ensure_future(self.run(request, arrived, on_text, cancelled, sent_first))
@@ -205,9 +225,8 @@ class InferenceRunner:
             else:
                 yield StreamEnd(response, finish_reason)
         finally:
-            if not running.done():
-                # The client left: the generation stops at its next token and records itself as cancelled.
-                cancelled.set()
+            if not running.done():  # the client left
+                self._leave(running, cancelled)
                 running.add_done_callback(_retrieve)
 
     async def stream(self, request: GenerationRequest, arrived: float) -> AsyncIterator[str]:
@@ -217,8 +236,8 @@ class InferenceRunner:
         # Closing this stream (the client left) closes the pieces at once, which stops the generation.
         async with contextlib.aclosing(self.pieces(request, arrived)) as pieces:
             async for item in pieces:
-                if isinstance(item, str):
-                    yield _event("token", {"text": item})
+                if isinstance(item, Piece):
+                    yield _event("token", {"text": item.text})
                 elif isinstance(item.error, VRAMLimitError):
                     yield _event("error", vram_body(item.error))
                 elif isinstance(item.error, ShardError):

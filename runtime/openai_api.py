@@ -16,7 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from observatory.runtime.engine import Sampling
+from observatory.runtime.engine import Piece, Sampling
 from observatory.runtime.errors import ShardError, not_found
 from observatory.runtime.generation import GenerationRequest
 from observatory.runtime.inference import StreamEnd
@@ -116,10 +116,10 @@ def completion_shape(_: CompletionRequest) -> Shape:
     return Shape(False, {"adapters": "model"})
 
 
-def usage(response: InferenceResponse) -> dict:
-    """OpenAI's ``usage`` of a finished answer."""
-    total = response.prompt_tokens + response.completion_tokens
-    return {"prompt_tokens": response.prompt_tokens, "completion_tokens": response.completion_tokens,
+def usage(counted: InferenceResponse | Piece) -> dict:
+    """OpenAI's ``usage`` of a finished answer, or of a stream so far."""
+    total = counted.prompt_tokens + counted.completion_tokens
+    return {"prompt_tokens": counted.prompt_tokens, "completion_tokens": counted.completion_tokens,
             "total_tokens": total}  # fmt: skip
 
 
@@ -140,37 +140,44 @@ class Answering:
     async def whole(self, arrived: float | None, gone: Callable[[], Awaitable[None]]) -> dict | None:
         """The whole answer with its usage; None when the client hung up and the generation was cancelled."""
         try:
-            response, finish_reason = await self._shard.infer(self._generation, arrived, gone)
+            answered = await self._shard.infer(self._generation, arrived, gone)
         except (ShardError, VRAMLimitError) as error:
             raise self._shape.refusal(error) from None
-        if finish_reason == "cancelled":
+        if answered is None:
             return None
+        response, finish_reason = answered
         choice = self._shape.choice(response.text, finish_reason)
         return self._head(self._shape.object) | {"choices": [choice], "usage": usage(response)}
 
-    def stream(self, arrived: float | None, include_usage: bool) -> AsyncIterator[str]:
-        """The answer as server-sent chunks (checked before the first one, so that a refusal is a plain error)."""
+    def stream(self, arrived: float | None, include_usage: bool, continuous: bool = False) -> AsyncIterator[str]:
+        """The answer as server-sent chunks (checked before the first one, so that a refusal is a plain error);
+        ``continuous``: every chunk carries the usage so far, as vLLM's ``continuous_usage_stats``."""
         try:
             pieces = self._shard.pieces(self._generation, arrived)
         except (ShardError, VRAMLimitError) as error:
             raise self._shape.refusal(error) from None
-        return self._chunks(pieces, include_usage)
+        return self._chunks(pieces, include_usage, continuous)
 
-    async def _chunks(self, pieces: AsyncIterator[str | StreamEnd], include_usage: bool) -> AsyncIterator[str]:
-        # With include_usage every chunk carries "usage": null but the last, which carries only the usage.
+    async def _chunks(
+        self, pieces: AsyncIterator[Piece | StreamEnd], include_usage: bool, continuous: bool
+    ) -> AsyncIterator[str]:
+        # With include_usage every chunk carries "usage": null (or, continuous, the usage so far) but the last,
+        # which carries only the usage.
         extra = {"usage": None} if include_usage else {}
         first = True
         async with contextlib.aclosing(pieces):  # closed with this stream: the generation stops at once
             async for item in pieces:
-                if isinstance(item, str):
-                    yield self._chunk([self._shape.delta(item, first, None)], extra)
+                if isinstance(item, Piece):
+                    running = {"usage": usage(item)} if continuous else extra
+                    yield self._chunk([self._shape.delta(item.text, first, None)], running)
                     first = False
                     continue
                 if item.error is not None:
                     yield _data(self._error_of(item.error))
                     break
                 assert item.response is not None
-                yield self._chunk([self._shape.delta("", first, item.finish_reason)], extra)
+                final = {"usage": usage(item.response)} if continuous else extra
+                yield self._chunk([self._shape.delta("", first, item.finish_reason)], final)
                 if include_usage:
                     yield self._chunk([], {"usage": usage(item.response)})
         yield DONE

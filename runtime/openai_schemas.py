@@ -25,6 +25,9 @@ class StreamOptions(_Body):
     """What a stream carries besides the text."""
 
     include_usage: bool = Field(False, description="A last chunk with empty choices and the usage of the request.")
+    continuous_usage_stats: bool = Field(
+        False, description="vLLM's extension: with include_usage, every chunk carries the usage so far."
+    )
 
 
 Stop = Annotated[str, Field(min_length=1, max_length=256)]
@@ -73,6 +76,11 @@ class SampledRequest(_Body):
     def include_usage(self) -> bool:
         """Whether a stream ends with a usage chunk."""
         return self.stream_options is not None and self.stream_options.include_usage
+
+    @property
+    def continuous_usage(self) -> bool:
+        """Whether every chunk carries the usage so far (vLLM's meaning: only together with include_usage)."""
+        return self.include_usage and self.stream_options is not None and self.stream_options.continuous_usage_stats
 
 
 class TextPart(_Body):

@@ -33,5 +33,5 @@ async def inference(body: InferenceRequest, shard: ShardDep, request: Request) -
     await shard.faults.before_request()
     if body.stream:
         return StreamingResponse(shard.stream(body.generation(), arrival_of(request.scope)), media_type=EVENT_STREAM)
-    response, finish_reason = await shard.infer(body.generation(), arrival_of(request.scope), hang_up_of(request))
-    return client_closed() if finish_reason == "cancelled" else response
+    answered = await shard.infer(body.generation(), arrival_of(request.scope), hang_up_of(request))
+    return client_closed() if answered is None else answered[0]

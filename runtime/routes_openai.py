@@ -44,7 +44,7 @@ REFUSALS = {400: {}, 404: {"description": "model_not_found"}, 429: {}, 503: {}, 
 
 async def _answer(answering: Answering, body: SampledRequest, request: Request) -> Response:
     if body.stream:
-        chunks = answering.stream(arrival_of(request.scope), body.include_usage)
+        chunks = answering.stream(arrival_of(request.scope), body.include_usage, body.continuous_usage)
         return StreamingResponse(chunks, media_type=EVENT_STREAM)
     whole = await answering.whole(arrival_of(request.scope), hang_up_of(request))
     return client_closed() if whole is None else JSONResponse(whole)

@@ -22,7 +22,7 @@ import numpy as np
 from observatory.runtime.adapters import AdapterCache
 from observatory.runtime.admission import AdmissionQueue
 from observatory.runtime.batcher import SearchBatcher
-from observatory.runtime.engine import LlamaEngine, ModelFacts
+from observatory.runtime.engine import LlamaEngine, ModelFacts, Piece
 from observatory.runtime.errors import ShardError, input_error, not_found, unavailable
 from observatory.runtime.faults import FaultInjector
 from observatory.runtime.generation import GenerationRequest
@@ -207,9 +207,10 @@ class Shard:
         request: GenerationRequest,
         arrived: float | None = None,
         gone: Callable[[], Awaitable[None]] | None = None,
-    ) -> tuple[InferenceResponse, str]:
+    ) -> tuple[InferenceResponse, str] | None:
         """Run one completion (``arrived``: when the request reached the shard, before it queued); the answer
-        and its finish reason. Once ``gone()`` returns (the client hung up) the generation stops: ``cancelled``.
+        and its finish reason. Once ``gone()`` returns (the client hung up) the request leaves its turn or its
+        generation stops (counted as ``cancelled``), and the result is None.
         """
         self._check_inference(request)
         arrived = arrived or time.perf_counter()
@@ -223,7 +224,7 @@ class Shard:
         self._check_inference(request)
         return self.inference.stream(request, arrived or time.perf_counter())
 
-    def pieces(self, request: GenerationRequest, arrived: float | None = None) -> AsyncIterator[str | StreamEnd]:
+    def pieces(self, request: GenerationRequest, arrived: float | None = None) -> AsyncIterator[Piece | StreamEnd]:
         """One completion's text piece by piece, then how it ended; the request is checked first."""
         self._check_inference(request)
         return self.inference.pieces(request, arrived or time.perf_counter())

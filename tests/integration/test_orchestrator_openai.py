@@ -74,9 +74,10 @@ def test_a_completion_through_the_orchestrator_is_the_shards_own(client, direct,
     own = direct.chat.completions.create(model=shard_model, **args)
     assert routed.choices[0].message.content == own.choices[0].message.content
     assert routed.usage.model_dump() == own.usage.model_dump() and routed.usage.completion_tokens == 24
-    assert routed.model == shard_model  # the model that answered
+    assert own.model == shard_model and routed.model == model  # the name the client asked for, as OpenAI echoes it
     chunks = list(client.chat.completions.create(model=model, **args, stream=True,
                                                  stream_options={"include_usage": True}))  # fmt: skip
+    assert {chunk.model for chunk in chunks} == {model}
     assert chunks[-1].choices == [] and chunks[-1].usage.model_dump() == own.usage.model_dump()
     assert "".join(c.choices[0].delta.content or "" for c in chunks[:-1]) == own.choices[0].message.content
     text = client.completions.create(model=model, prompt="the contract", max_tokens=8, seed=1)
@@ -87,6 +88,7 @@ def test_a_completion_through_the_orchestrator_is_the_shards_own(client, direct,
 def test_embeddings_through_the_orchestrator_equal_the_shards_native_vectors(client, cluster):
     texts = ["the contract clause", "the patient data"]
     routed = client.embeddings.create(model="legal", input=texts)
+    assert routed.model == "legal"
     status, native = request_json("POST", f"{cluster['legal'][1]}/api/v1/embeddings", {"texts": texts})
     assert status == 200
     np.testing.assert_allclose([item.embedding for item in routed.data], native["vectors"], atol=1e-6)
@@ -115,7 +117,7 @@ def test_an_adapter_without_room_on_its_domains_shard_is_served_by_a_shard_with_
     medical = cluster["medical"][1]
     refused = sample(medical, "themis_inference_finished_total", finish_reason="error")
     answer = client.chat.completions.create(model="medical/legal-lora", messages=CHAT, max_tokens=2)
-    assert answer.model == "legal-lora" and answer.usage.completion_tokens == 2
+    assert answer.model == "medical/legal-lora" and answer.usage.completion_tokens == 2
     # medical's shard refused it (507: no room under its VRAM budget), and the failover went on.
     assert sample(medical, "themis_inference_finished_total", finish_reason="error") == refused + 1
     assert "medical" not in httpx.get(f"{cluster['orchestrator']}/health").json()["shards_down"]
@@ -160,11 +162,13 @@ def test_a_client_that_hangs_up_on_the_orchestrator_cancels_the_shards_generatio
 
 def test_a_domain_whose_primary_is_down_is_answered_by_its_backup(client, cluster):
     cluster["legal"][0].stop()
+    finance = cluster["finance"][1]
+    served = sample(finance, "themis_inference_requests_total", status="success")
     answer = client.chat.completions.create(model="legal", messages=CHAT, max_tokens=4)
-    assert answer.usage.completion_tokens == 4
-    finance_model = request_json("GET", f"{cluster['finance'][1]}/v1/models")[1]["data"][0]["id"]
-    assert answer.model == finance_model  # answered by finance's shard, legal's backup
+    assert answer.usage.completion_tokens == 4 and answer.model == "legal"
     streamed = list(client.chat.completions.create(model="legal", messages=CHAT, max_tokens=4, stream=True))
-    assert {chunk.model for chunk in streamed} == {finance_model}
+    assert {chunk.model for chunk in streamed} == {"legal"}
+    # Both answered by finance's shard, legal's backup.
+    assert sample(finance, "themis_inference_requests_total", status="success") == served + 2
     assert streamed[-1].choices[0].finish_reason == "length"
     assert "legal" in [card.id for card in client.models.list().data]  # its backup still serves it

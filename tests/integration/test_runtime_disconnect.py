@@ -54,3 +54,46 @@ def test_a_client_that_hangs_up_cancels_its_generation(shard, kind):
     tokens = int(CANCELLED.findall(process.log())[-1])
     assert tokens < MAX_TOKENS / 2, f"the generation ran on for {tokens} tokens after its client left"
     assert "Traceback" not in process.log()
+
+
+@pytest.fixture(scope="module")
+def two_slots(tmp_path_factory):
+    """A shard working on two requests at once: one generates, the other waits for its turn at the model."""
+    workdir = tmp_path_factory.mktemp("disconnect-in-line")
+    with running_shard(model_cache(tmp_path_factory), workdir, n_ctx=8192, n_threads=1, max_in_flight=2,
+                       max_queued=4) as running:  # fmt: skip
+        yield running
+
+
+WAITING_REQUESTS = REQUESTS | {
+    "completion streamed": ("/v1/completions", {"prompt": "Hello", "stream": True}),
+}
+
+
+@pytest.mark.parametrize("kind", list(WAITING_REQUESTS))
+def test_a_client_that_hangs_up_before_its_turn_leaves_at_once_and_frees_its_slot(two_slots, kind):
+    process, base = two_slots
+    finished = {reason: sample(base, "themis_inference_finished_total", finish_reason=reason)
+                for reason in ("cancelled", "length")}  # fmt: skip
+    long = OpenRequest(base, "/api/v1/inference", {"prompt": "Hello", "max_tokens": MAX_TOKENS, "temperature": 0.7})
+    wait_until(lambda: sample(base, "themis_inference_requests_running") == 1, what="the long generation to start")
+    path, body = WAITING_REQUESTS[kind]
+    if path.startswith("/v1/"):
+        body = body | {"model": _model(base)}
+    leaving = OpenRequest(base, path, body | {"max_tokens": 8})
+    wait_until(lambda: sample(base, "themis_requests_in_flight") == 2, what="the second request to take a slot")
+    third = OpenRequest(base, "/api/v1/inference", {"prompt": "Hello", "max_tokens": 2})
+    wait_until(lambda: sample(base, "themis_requests_waiting") == 1, what="the third request to wait in line")
+    leaving.hang_up()
+    wait_until(lambda: sample(base, "themis_requests_waiting") == 0, what="the third request to be admitted")
+    # Admitted into the slot the second one left while the long generation still runs.
+    assert sample(base, "themis_requests_in_flight") == 2
+    assert sample(base, "themis_inference_finished_total", finish_reason="length") == finished["length"]
+    assert sample(base, "themis_inference_finished_total", finish_reason="cancelled") == finished["cancelled"] + 1
+    long.hang_up()
+    status, _, text = third.answer()
+    assert status == 200 and '"completion_tokens":2' in text.replace(" ", ""), text
+    # The one that left never generated: the long one was cancelled, the third ran to its length.
+    assert sample(base, "themis_inference_finished_total", finish_reason="cancelled") == finished["cancelled"] + 2
+    assert sample(base, "themis_inference_finished_total", finish_reason="length") == finished["length"] + 1
+    assert "Traceback" not in process.log()

@@ -1,6 +1,7 @@
 """The OpenAI-compatible API of a real shard process, driven by the official ``openai`` client."""
 
 import base64
+import itertools
 import json
 
 import httpx
@@ -237,3 +238,24 @@ def test_min_tokens_and_ignore_eos_keep_a_model_that_stops_generating(tmp_path):
     assert free["choices"][0]["finish_reason"] == "stop" and free["usage"]["completion_tokens"] < 20
     assert at_least["usage"]["completion_tokens"] >= 20
     assert to_the_end["usage"]["completion_tokens"] == 40 and to_the_end["choices"][0]["finish_reason"] == "length"
+
+
+def test_continuous_usage_stats_put_the_usage_so_far_on_every_chunk(base, model):
+    body = {"model": model, "prompt": "the contract", "max_tokens": 12, "stream": True, "temperature": 0.9,
+            "stream_options": {"include_usage": True, "continuous_usage_stats": True}}  # fmt: skip
+    response = httpx.post(f"{base}/v1/completions", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    events = [block.removeprefix("data: ") for block in response.text.strip().split("\n\n")]
+    assert events[-1] == "[DONE]"
+    *chunks, last = [json.loads(event) for event in events[:-1]]
+    assert last["choices"] == [] and last["usage"]["completion_tokens"] == 12
+    counted = [chunk["usage"]["completion_tokens"] for chunk in chunks]
+    # Each text chunk holds at least one new token; the finishing chunk has the whole count.
+    assert all(earlier < later for earlier, later in itertools.pairwise(counted[:-1]))
+    assert counted[0] >= 1 and counted[-1] == 12 and len(chunks) > 2
+    assert {chunk["usage"]["prompt_tokens"] for chunk in chunks} == {last["usage"]["prompt_tokens"]}
+    assert all(chunk["usage"]["total_tokens"] == chunk["usage"]["prompt_tokens"] + chunk["usage"]["completion_tokens"]
+               for chunk in chunks)  # fmt: skip
+    # Without include_usage it asks for nothing, as in vLLM.
+    alone = body | {"stream_options": {"continuous_usage_stats": True}}
+    assert '"usage"' not in httpx.post(f"{base}/v1/completions", json=alone, timeout=30).text
