@@ -318,7 +318,7 @@ def _exporter_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             PanelKind.STATE_TIMELINE,
             "themis_exporter_collector_up",
             Target(
-                f"min by (job, instance, collector) ({select('themis_exporter_collector_up')})",
+                f"min by (cluster, job, instance, collector) ({select('themis_exporter_collector_up')})",
                 "{{instance}} {{collector}}",
             ),
             mappings=(ValueMapping(1, "up", GREEN), ValueMapping(0, "failing", RED)),
@@ -340,7 +340,7 @@ def _exporter_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             PanelKind.TIMESERIES,
             "themis_exporter_collect_duration_seconds",
             Target(
-                f"max by (instance, collector) ({select('themis_exporter_collect_duration_seconds')})",
+                f"max by (cluster, instance, collector) ({select('themis_exporter_collect_duration_seconds')})",
                 "{{instance}} {{collector}}",
             ),
         ),
@@ -349,7 +349,8 @@ def _exporter_panels(config: ObservatoryConfig) -> tuple[Panel, ...]:
             PanelKind.STAT,
             "themis_exporter_last_success_timestamp_seconds",
             Target(
-                f"time() - max by (instance, collector) ({select('themis_exporter_last_success_timestamp_seconds')})",
+                "time() - max by (cluster, instance, collector) "
+                f"({select('themis_exporter_last_success_timestamp_seconds')})",
                 "{{instance}} {{collector}}",
             ),
             note=f"Shown as seconds since then; yellow from {number(p.exporter_success_age_yellow_seconds)} s, red from"

@@ -37,7 +37,7 @@ STEP_START = gauge("themis_reasoning_step_start_timestamp_seconds", by=("step",)
 STEP_END = gauge("themis_reasoning_step_end_timestamp_seconds", by=("step",), op="max")
 # Bars start at the earliest step start shown. A step still running has no end after its start yet.
 STEP_OFFSET = f"{STEP_START} - scalar(min({STEP_START}))"
-STEP_DURATION = f"({STEP_END} - {STEP_START}) >= 0 or on (step) (time() - {STEP_START})"
+STEP_DURATION = f"({STEP_END} - {STEP_START}) >= 0 or on (cluster, step) (time() - {STEP_START})"
 # DAGs run minutes apart at most: over an hour both modes have runs to compare, where a rate window has none.
 SPEEDUP_WINDOW = "1h"
 _PARALLEL_MEAN = mean("themis_distributed_cot_latency_seconds", PARALLEL, window=SPEEDUP_WINDOW)

@@ -42,7 +42,8 @@ def health(config: ObservatoryConfig) -> str:
     The lowest replica (target) sets the shard's value.
     """
     targets = f'up{{{CLUSTER}, {selector(config, Source.SHARD)}, shard=~"$shard"}}'
-    return f"min by (shard) ({select('themis_shard_health_status')} or on (job, instance) ({targets} - 1))"
+    health = select("themis_shard_health_status")
+    return f"min by (cluster, shard) ({health} or on (cluster, job, instance) ({targets} - 1))"
 
 
 def topology_health(config: ObservatoryConfig) -> str:
@@ -78,12 +79,12 @@ def golden_signals(config: ObservatoryConfig) -> Panel:
     signals = {
         "Requests/s": (recorded(REQUESTS_RATE), "reqps", (Threshold("text"),)),
         "Error ratio": (
-            f"max by (shard) ({errors} >= 0)",
+            f"max by (cluster, shard) ({errors} >= 0)",
             "percentunit",
             rises_to(t.error_ratio_warning, t.error_ratio_critical),
         ),
         "p95 latency": (
-            f"max by (shard) ({p95} >= 0)",
+            f"max by (cluster, shard) ({p95} >= 0)",
             "s",
             (Threshold(GREEN), Threshold(RED, t.latency_p95_seconds)),
         ),
@@ -93,7 +94,7 @@ def golden_signals(config: ObservatoryConfig) -> Panel:
             rises_to(p.in_flight_yellow_ratio, 1),
         ),
         "VRAM used": (
-            f"max by (shard) ({recorded(VRAM_USAGE)})",
+            f"max by (cluster, shard) ({recorded(VRAM_USAGE)})",
             "percentunit",
             (Threshold(GREEN), Threshold(RED, t.vram_usage_ratio)),
         ),

@@ -81,10 +81,17 @@ _LEGACY_FIELDS = {
 _CHILD_LEVELS = {"panels": "panel", "templating": "templating"}
 
 
-def _target(target: Target, index: int) -> PrometheusTarget:
+def _legend(target: Target, panel: Panel, config: ObservatoryConfig) -> str:
+    # With a cluster configured, two chosen clusters draw same-named shards side by side: the legend tells
+    # them apart. Table columns are matched by their name (see _overrides) and get a cluster column anyway.
+    per_series = "{{" in target.legend and panel.kind not in (PanelKind.TABLE, PanelKind.BAR_CHART)
+    return f"{{{{cluster}}}} {target.legend}" if config.cluster and per_series else target.legend
+
+
+def _target(target: Target, index: int, legend: str) -> PrometheusTarget:
     return PrometheusTarget(
         expr=target.expr,
-        legendFormat=target.legend,
+        legendFormat=legend,
         refId=REF_IDS[index],
         instant=target.instant,
         format=target.format.value,
@@ -233,7 +240,9 @@ def _layout(rows: Iterable[Row], first_row_id: int) -> list[tuple[Panel | Row, i
     return placed
 
 
-def _grafana_panel(panel: Panel, panel_id: int, position: g.GridPos, links: PanelLinks) -> g.Panel:
+def _grafana_panel(
+    panel: Panel, panel_id: int, position: g.GridPos, links: PanelLinks, config: ObservatoryConfig
+) -> g.Panel:
     field_config: dict[str, object] = {
         "defaults": _field_defaults(panel, links.data_links(panel)),
         "overrides": _overrides(panel),
@@ -245,7 +254,9 @@ def _grafana_panel(panel: Panel, panel_id: int, position: g.GridPos, links: Pane
         "title": panel.title,
         "description": panel.description,
         "dataSource": DATASOURCE,
-        "targets": [_target(target, index) for index, target in enumerate(panel.targets)],
+        "targets": [
+            _target(target, index, _legend(target, panel, config)) for index, target in enumerate(panel.targets)
+        ],
         "id": panel_id,
         "gridPos": position,
         "interval": panel.interval,
@@ -340,7 +351,7 @@ def to_grafanalib(
         if isinstance(item, Row):
             panels.append(RowHeader(title=item.title, id=item_id, gridPos=position))
         else:
-            panels.append(_grafana_panel(item, item_id, position, links))
+            panels.append(_grafana_panel(item, item_id, position, links, config))
     return g.Dashboard(
         title=dashboard.title,
         uid=dashboard.uid,

@@ -61,7 +61,12 @@ def recorded(name: str, *matchers: str) -> str:
 
 
 def _by(labels: Iterable[str]) -> str:
+    # A grouping that keeps per-target labels keeps the cluster too, so that same-named shards of two chosen
+    # clusters stay two series; without a cluster label (one Prometheus) it changes nothing. Buckets alone
+    # (``le``) make a figure over every chosen cluster.
     labels = tuple(labels)
+    if set(labels) - {"le", "cluster"}:
+        labels = ("cluster", *labels)
     return f" by ({', '.join(labels)}) " if labels else ""
 
 
