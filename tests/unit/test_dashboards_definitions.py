@@ -446,3 +446,18 @@ def test_panel_helpers_resolve_series_through_the_catalogue() -> None:
 
 def test_dashboard_budgets_follow_the_slo_objectives() -> None:
     assert SLO_BUDGETS == {"availability": 0.001, "latency": 0.05}
+
+
+def test_legends_name_the_cluster_only_where_one_is_configured() -> None:
+    # Two chosen clusters each run a shard called legal: a per-series legend must tell them apart.
+    plain = rendered()["themis-cluster-overview"]
+    clustered = rendered(replace(DEFAULT_CONFIG, cluster="eu-1"))["themis-cluster-overview"]
+    for before, after in zip(panels_of(plain), panels_of(clustered), strict=True):
+        for old, new in zip(before["targets"], after["targets"], strict=True):
+            legend = old["legendFormat"]
+            if "{{" in legend and before["type"] not in ("table", "barchart"):
+                assert new["legendFormat"] == "{{cluster}} " + legend, (before["title"], new)
+            else:
+                assert new["legendFormat"] == legend, (before["title"], new)
+    memory = next(p for p in panels_of(clustered) if p["title"] == "Shard Process Memory")
+    assert memory["targets"][0]["legendFormat"] == "{{cluster}} {{shard}}"
