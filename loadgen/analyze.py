@@ -57,12 +57,17 @@ def _ok(requests: Requests) -> tuple[np.ndarray, np.ndarray]:
     return requests.latency[keep], requests.uncorrected[keep]
 
 
+def _percentile_lines(ax: plt.Axes, figures: dict, keys: tuple[str, ...], linestyle: str) -> None:
+    """A vertical line, in green, orange and red, at each of the percentiles ``keys`` of ``figures`` (ms)."""
+    for key, colour in zip(keys, ("green", "orange", "red"), strict=True):
+        value = figures[key]
+        ax.axvline(value, color=colour, linestyle=linestyle, label=f"{key} {value:.2f} ms")
+
+
 def latency_histogram(ax: plt.Axes, requests: Requests, summary: dict) -> None:
     latency, _ = _ok(requests)
     ax.hist(latency, bins=60, color="tab:blue", alpha=0.8)
-    for key, colour in (("p50", "green"), ("p95", "orange"), ("p99", "red")):
-        value = summary["latency_ms"][key]
-        ax.axvline(value, color=colour, linestyle="--", label=f"{key} {value:.2f} ms")
+    _percentile_lines(ax, summary["latency_ms"], ("p50", "p95", "p99"), "--")
     ax.set(title="Latency distribution (corrected)", xlabel="latency (ms)", ylabel="requests")
     ax.legend()
 
@@ -126,9 +131,7 @@ def ttft_distribution(ax: plt.Axes, requests: Requests, summary: dict) -> None:
     if objective is not None:
         share = streaming["attainment"] * 100
         ax.axvline(objective, color="red", linestyle="--", label=f"objective {objective:g} ms ({share:.0f} % goodput)")
-    for key, colour in (("p50", "green"), ("p90", "orange"), ("p99", "red")):
-        value = streaming["ttft_ms"][key]
-        ax.axvline(value, color=colour, linestyle=":", label=f"{key} {value:.2f} ms")
+    _percentile_lines(ax, streaming["ttft_ms"], ("p50", "p90", "p99"), ":")
     ax.set(title="Time to first token (from the due time)", xlabel="TTFT (ms)", ylabel="requests")
     ax.legend()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import yaml
 
 from observatory.artefacts import all_artefacts, write_artefacts
 from observatory.config import DEFAULT_CONFIG, ConfigError, config_from_mapping
+from support.cli import generate_with
 from support.rules import promtool_test_outcomes, run_promtool
 
 RECORD = "shard:themis_inference_requests_within_objective:ratio_rate5m"
@@ -31,14 +30,7 @@ def test_an_objective_between_bucket_bounds_is_refused_naming_the_key(key: str, 
 
 
 def test_the_cli_refuses_it_with_exit_2_and_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "goodput.yml"
-    path.write_text("goodput:\n  time_to_first_token_seconds: 0.3\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "observatory.cli", "generate", "--config", str(path), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = generate_with("goodput:\n  time_to_first_token_seconds: 0.3\n", tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "goodput.time_to_first_token_seconds: 0.3 is not a bucket bound" in result.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from observatory.lint import Query, QueryChecker, run_lint
 from observatory.lint.promql import _selectors, parse
 from observatory.metric import Source
 from observatory.rules import recorded_series
+from support.cli import generate_with
 
 NAMESPACED = 'job="themisdb-shards", namespace="ai"'
 
@@ -183,17 +182,10 @@ def test_a_bad_selector_is_refused_naming_its_key(bad: object) -> None:
 
 
 def test_a_bad_selector_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    path = tmp_path / "bad.yml"
-    path.write_text("selectors:\n  gpu: 'job=nvidia'\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "observatory.cli", "generate", "--config", str(path), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = generate_with("selectors:\n  gpu: 'job=nvidia'\n", tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "bad.yml: selectors.gpu: not PromQL label matchers" in lines[0], lines
+    assert len(lines) == 1 and "observatory.yml: selectors.gpu: not PromQL label matchers" in lines[0], lines
     assert not (tmp_path / "out").exists()
 
 
